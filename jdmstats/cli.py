@@ -1,0 +1,103 @@
+"""Command line: ``jdmstats run | validate | harmonise``.
+
+Bad data never produce a traceback: they are reported one problem per line (file, row,
+column, value, rule) and the command exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _repo_data() -> Path:
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+def cmd_validate(args) -> int:
+    from .validate import validate_path
+
+    problems = []
+    for path in args.paths:
+        problems += validate_path(path)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print("ok: no problems found", file=sys.stderr)
+    return 0
+
+
+def cmd_harmonise(args) -> int:
+    from .harmonise import harmonise
+
+    extraction = Path(args.extraction) if args.extraction else _repo_data() / "extraction"
+    out = Path(args.out) if args.out else extraction.parent / "harmonised"
+    counts = harmonise(extraction, out, search_log=args.search_log)
+    if not args.quiet:
+        summary = ", ".join(f"{n} {name}" for name, n in counts.items())
+        print(f"wrote {out}: {summary}", file=sys.stderr)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .pipeline import run
+
+    only = [s for item in (args.only or []) for s in item.split(",") if s]
+    files = run(data=args.data, out=args.out, only=only or None, quiet=args.quiet)
+    if not args.quiet:
+        print(f"wrote {len(files)} file(s) under {Path(args.out).resolve()}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="jdmstats", description="Pooled evidence on calcinosis "
+                                     "in juvenile dermatomyositis.")  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"jdmstats {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run every analysis; write tables/ and figures/")
+    p.add_argument("--data", help="harmonised or extraction folder (default: bundled data)")
+    p.add_argument("--out", default=".", help="output root for tables/ and figures/ (default: .)")
+    p.add_argument("--only", action="append", help="run only these steps (repeat or comma-separate)")
+    p.add_argument("--quiet", action="store_true", help="print nothing")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check extraction or harmonised files")
+    p.add_argument("paths", nargs="+", help="files or folders")
+    p.add_argument("--quiet", action="store_true", help="print only problems")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("harmonise", help="rebuild data/harmonised from data/extraction")
+    p.add_argument("--extraction", help="extraction folder (default: the repository's)")
+    p.add_argument("--out", help="output folder (default: harmonised/ beside the extraction folder)")
+    p.add_argument("--search-log", help="search log CSV (default: search_log.csv beside it)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_harmonise)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``jdmstats`` command."""
+    from .errors import DataValidationError, JdmstatsError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DataValidationError as exc:
+        for p in exc.problems:
+            print(p)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    except (JdmstatsError, FileNotFoundError, ValueError) as exc:
+        print(f"jdmstats: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Meta-analysis engine (see the submodules)."""

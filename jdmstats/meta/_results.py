@@ -1,0 +1,47 @@
+"""Shared behaviour of the frozen result records returned by :mod:`jdmstats.meta`.
+
+Every result class is a ``@dataclass(frozen=True)`` that inherits :class:`ResultMixin` and
+implements :meth:`summary` (a pandas DataFrame).  The mixin provides ``to_dict()``,
+``_repr_html_()`` for Jupyter and a plain-text ``__str__`` built from the summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+
+def _plain(value: Any) -> Any:
+    """Convert numpy scalars/arrays and nested containers to plain Python objects."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame
+        return value.to_dict(orient="list")
+    return value
+
+
+class ResultMixin:
+    """Mixin for frozen result dataclasses: ``to_dict``, HTML and text rendering."""
+
+    def summary(self):  # pragma: no cover - every subclass implements it
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return every declared field as plain Python objects (lists, floats, str)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def _repr_html_(self) -> str:
+        title = getattr(self, "_title", type(self).__name__)
+        return f"<p><b>{title}</b></p>" + self.summary().to_html(float_format=lambda x: f"{x:.4f}")
+
+    def __str__(self) -> str:
+        title = getattr(self, "_title", type(self).__name__)
+        return f"{title}\n\n" + self.summary().to_string(float_format=lambda x: f"{x:.4f}")
