@@ -109,7 +109,7 @@ def load_all(path: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
 
 def _load(name: str, path) -> pd.DataFrame:
     folder = Path(path) if path is not None else data_dir()
-    if not (folder / schema.TABLES[name].filename).exists():
+    if folder.is_dir() and not (folder / schema.TABLES[name].filename).exists():
         raise DataValidationError([Problem(str(folder / schema.TABLES[name].filename), "", "", "", "table not found")])
     return load_all(folder)[name]
 

@@ -22,9 +22,10 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.row}" if self.row else self.file
-        col = f" {self.column}" if self.column else ""
+        if not self.column:
+            return f"{where}: {self.rule}"
         val = f" = {self.value!r}" if self.value != "" else ""
-        return f"{where}:{col}{val}: {self.rule}"
+        return f"{where}: {self.column}{val}: {self.rule}"
 
 
 class JdmstatsError(Exception):

@@ -135,6 +135,8 @@ AGENT_CLASS = {
     "risedronate": "bisphosphonate", "ibandronate": "bisphosphonate",
     "bisphosphonate": "bisphosphonate", "bisphosphonates": "bisphosphonate",
     "neridronate": "bisphosphonate", "clodronate": "bisphosphonate",
+    "ethanehydroxydiphosphonate": "bisphosphonate", "ehdp": "bisphosphonate",
+    "disodium etidronate": "bisphosphonate",
     # sodium thiosulfate
     "sodium thiosulfate": "sodium_thiosulfate", "sodium thiosulphate": "sodium_thiosulfate",
     "sts": "sodium_thiosulfate", "thiosulfate": "sodium_thiosulfate",
@@ -349,7 +351,8 @@ COHORTS = Table(
         Column("study_id", "string", "Source.", required=True),
         Column("label", "string", "Short description of the cohort."),
         Column("n_patients", "integer", "Children with JDM.", required=True, minimum=1),
-        Column("n_calcinosis", "integer", "Children with calcinosis.", required=True, minimum=0),
+        Column("n_calcinosis", "integer", "Children with calcinosis (blank: not stated; then the "
+               "cohort is out of the primary analysis).", minimum=0),
         Column("calcinosis_pct", "number", "Percentage stated by the source.", unit="percent",
                minimum=0, maximum=100),
         Column("n_calcinosis_derived", "boolean", "Count derived from a stated percentage."),

@@ -194,6 +194,8 @@ def check_rows(tables: dict[str, list[dict]]) -> list[Problem]:
             if abs(100.0 * x / n - pct) > 1.0:
                 problems.append(problem(rec, "calcinosis_pct", pct, f"disagrees with {x}/{n} = {100.0 * x / n:.1f}%; "
                                         "record the count and set count_pct_disagree: true with a note"))
+        if x is None and rec.get("include_primary") is not False:
+            problems.append(problem(rec, "n_calcinosis", "", "not stated: set include_primary: false with an exclusion_reason"))
         if rec.get("include_primary") is False and not rec.get("exclusion_reason"):
             problems.append(problem(rec, "exclusion_reason", "", "include_primary is false: give the reason"))
         for g in ("delay_calc_n", "delay_nocalc_n"):

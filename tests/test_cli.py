@@ -23,7 +23,7 @@ def test_validate_bundled_data_is_clean():
 
 
 def test_validate_broken_file_reports_lines_without_traceback(tmp_path, source):
-    source["cohorts"][0]["n_calcinosis"] = 999
+    source["cohorts"][0].update(n_calcinosis=999, calcinosis_pct=None)
     source["patients"][0]["episodes"][0]["response"] = "better"
     path = tmp_path / "Testauthor2010.yaml"
     path.write_text(yaml.safe_dump(source, sort_keys=False))

@@ -51,8 +51,8 @@ def test_loader_raises_with_problem_list(harmonised):
     path.write_text(text)
     with pytest.raises(DataValidationError) as info:
         datasets.load_cohorts(harmonised)
-    (p,) = info.value.problems
-    assert p.column == "n_calcinosis" and p.row == "2" and "cohorts.csv" in p.file
+    (p,) = [p for p in info.value.problems if p.column == "n_calcinosis"]
+    assert p.row == "2" and "cohorts.csv" in p.file and "<= n_patients" in p.rule
 
 
 def test_loader_missing_folder(tmp_path):

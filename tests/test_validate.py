@@ -64,6 +64,13 @@ def test_required_value_missing(source, write_source):
     only(validate_path(write_source(source)), "n_patients", "required value is missing")
 
 
+def test_count_not_stated_needs_exclusion(source, write_source):
+    source["cohorts"][0].update(n_calcinosis=None, calcinosis_pct=None)
+    only(validate_path(write_source(source)), "n_calcinosis", "include_primary: false")
+    source["cohorts"][0].update(include_primary=False, exclusion_reason="count not stated")
+    assert validate_path(write_source(source)) == []
+
+
 def test_missing_locator(source, write_source):
     del source["patients"][0]["episodes"][0]["locator"]
     p = only(validate_path(write_source(source)), "locator", "required")
@@ -212,8 +219,8 @@ def _rewrite(path, edit):
 
 def test_csv_required_column_missing(harmonised):
     path = harmonised / "cohorts.csv"
-    _rewrite(path, lambda rows: [r.pop(rows[0].index("n_calcinosis")) for r in rows[::-1]])
-    p = only(validate_path(path), "n_calcinosis", "required column is missing")
+    _rewrite(path, lambda rows: [r.pop(rows[0].index("n_patients")) for r in rows[::-1]])
+    p = only(validate_path(path), "n_patients", "required column is missing")
     assert p.row == "1"
 
 
