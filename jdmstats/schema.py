@@ -317,7 +317,9 @@ STUDIES = Table(
     "One row per published source (article, letter or conference abstract).",
     (
         Column("study_id", "string", "FirstauthorYYYY (+a/b).", required=True, unique=True),
-        Column("first_author", "string", "Family name of the first author.", required=True),
+        Column("first_author", "string", "Family name of the first author; blank when no author "
+               "list was in the text read (the study_id then names the cohort, e.g. "
+               "CarraLegacy2018, and the DOI identifies the source)."),
         Column("year", "integer", "Publication year.", required=True, minimum=1900, maximum=2100),
         Column("title", "string", "Title of the source.", required=True),
         Column("journal", "string", "Journal or meeting."),
