@@ -17,8 +17,7 @@ STATEMENTS = {
     "import jdmstats.schema": "import jdmstats.schema",
     "import jdmstats.datasets": "import jdmstats.datasets",
     "import pandas": "import pandas",
-    "import pandas, statsmodels.api, lifelines, matplotlib.pyplot":
-        "import pandas, statsmodels.api, lifelines, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot",
+    "import pandas, statsmodels.api, lifelines, matplotlib.pyplot": "import pandas, statsmodels.api, lifelines, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot",
 }
 
 

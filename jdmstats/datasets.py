@@ -71,7 +71,9 @@ def to_frame(table: schema.Table, records: list[dict]) -> pd.DataFrame:
         values = [r.get(col.name) for r in records]
         dtype = _dtype(col)
         if dtype == "float64":
-            data[col.name] = pd.array([float("nan") if v is None else v for v in values], dtype="float64")
+            data[col.name] = pd.array(
+                [float("nan") if v is None else v for v in values], dtype="float64"
+            )
         elif isinstance(dtype, pd.CategoricalDtype):
             data[col.name] = pd.Categorical(values, dtype=dtype)
         else:
@@ -99,7 +101,9 @@ def load_all(path: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
     """
     folder = Path(path) if path is not None else data_dir()
     if not folder.is_dir():
-        raise DataValidationError([Problem(str(folder), "", "", "", "not a folder of harmonised tables")])
+        raise DataValidationError(
+            [Problem(str(folder), "", "", "", "not a folder of harmonised tables")]
+        )
     tables, problems = read_harmonised(folder)
     problems += check_tables(tables)
     if problems:
@@ -110,7 +114,9 @@ def load_all(path: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
 def _load(name: str, path) -> pd.DataFrame:
     folder = Path(path) if path is not None else data_dir()
     if folder.is_dir() and not (folder / schema.TABLES[name].filename).exists():
-        raise DataValidationError([Problem(str(folder / schema.TABLES[name].filename), "", "", "", "table not found")])
+        raise DataValidationError(
+            [Problem(str(folder / schema.TABLES[name].filename), "", "", "", "table not found")]
+        )
     return load_all(folder)[name]
 
 

@@ -22,11 +22,14 @@ def studies_by(studies: pd.DataFrame, cohorts: pd.DataFrame, key: str) -> pd.Dat
     s = studies.assign(decade=_decade(studies["year"]))
     keys = [key, "region"] if key == "country" else [key]
     c = cohorts.drop(columns=[k for k in keys if k in cohorts]).merge(
-        s[["study_id", *keys]], on="study_id", how="left")
+        s[["study_id", *keys]], on="study_id", how="left"
+    )
     out = s.groupby(keys, observed=True).agg(
-        sources=("study_id", "nunique"), case_patients=("n_case_patients", "sum"))
-    cc = c.groupby(keys, observed=True).agg(cohorts=("cohort_id", "size"),
-                                            cohort_children=("n_patients", "sum"))
+        sources=("study_id", "nunique"), case_patients=("n_case_patients", "sum")
+    )
+    cc = c.groupby(keys, observed=True).agg(
+        cohorts=("cohort_id", "size"), cohort_children=("n_patients", "sum")
+    )
     out = out.join(cc, how="left").fillna(0).astype("int64").reset_index()
     for k in keys:
         out[k] = out[k].astype(str)

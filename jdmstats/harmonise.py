@@ -91,7 +91,9 @@ def read_yaml(path: Path) -> tuple[dict | None, list[Problem]]:
         msg = getattr(exc, "problem", None) or str(exc)
         return None, [Problem(str(path), row, "", "", f"YAML syntax error: {msg}")]
     if not isinstance(doc, dict):
-        return None, [Problem(str(path), "1", "", "", "the file must be a YAML mapping (key: value lines)")]
+        return None, [
+            Problem(str(path), "1", "", "", "the file must be a YAML mapping (key: value lines)")
+        ]
     return doc, []
 
 
@@ -113,11 +115,21 @@ class _Reader:
 
     def keys(self, mapping, allowed, where):
         if not isinstance(mapping, dict):
-            self.problems.append(Problem(str(self.path), "", where, str(mapping)[:40], "must be a mapping (key: value)"))
+            self.problems.append(
+                Problem(
+                    str(self.path), "", where, str(mapping)[:40], "must be a mapping (key: value)"
+                )
+            )
             return False
         for key in mapping:
             if key != LINE and key not in allowed:
-                self.add(mapping, where, key, "", f"unknown key{schema.did_you_mean(key, allowed)}; accepted: {', '.join(allowed)}")
+                self.add(
+                    mapping,
+                    where,
+                    key,
+                    "",
+                    f"unknown key{schema.did_you_mean(key, allowed)}; accepted: {', '.join(allowed)}",
+                )
         return True
 
     def measure(self, mapping, name, where, *, age=False):
@@ -128,21 +140,43 @@ class _Reader:
             return out
         here = f"{where}.{name}"
         if not isinstance(block, dict):
-            self.add(mapping, here, name, block, "must be a mapping like {value: 4, unit: months, stat: median}")
+            self.add(
+                mapping,
+                here,
+                name,
+                block,
+                "must be a mapping like {value: 4, unit: months, stat: median}",
+            )
             return out
         self.keys(block, MEASURE_KEYS, here)
         unit = block.get("unit")
         units = schema.AGE_UNITS if age else DURATION
         target = "years" if age else "months"
         if block.get("value") is None:
-            self.add(block, here, "value", None, "a measure needs a value (leave the whole block out when not stated)")
+            self.add(
+                block,
+                here,
+                "value",
+                None,
+                "a measure needs a value (leave the whole block out when not stated)",
+            )
             return out
         if unit not in units:
-            self.add(block, here, "unit", unit, f"unit must be one of {', '.join(units)}{schema.did_you_mean(str(unit), units)}")
+            self.add(
+                block,
+                here,
+                "unit",
+                unit,
+                f"unit must be one of {', '.join(units)}{schema.did_you_mean(str(unit), units)}",
+            )
             return out
         factor = units[unit]
-        for key, col in (("value", f"{name}_{target}"), ("sd", f"{name}_sd_{target}"),
-                         ("low", f"{name}_low_{target}"), ("high", f"{name}_high_{target}")):
+        for key, col in (
+            ("value", f"{name}_{target}"),
+            ("sd", f"{name}_sd_{target}"),
+            ("low", f"{name}_low_{target}"),
+            ("high", f"{name}_high_{target}"),
+        ):
             raw = block.get(key)
             if raw is None:
                 continue
@@ -154,8 +188,12 @@ class _Reader:
         out[f"{name}_spread"] = block.get("spread")
         if block.get("sd") is not None:
             out[f"{name}_spread"] = out[f"{name}_spread"] or "sd"
-        if (block.get("low") is not None or block.get("high") is not None) and block.get("spread") not in ("iqr", "range"):
-            self.add(block, here, "spread", block.get("spread"), "low/high need spread: iqr or range")
+        if (block.get("low") is not None or block.get("high") is not None) and block.get(
+            "spread"
+        ) not in ("iqr", "range"):
+            self.add(
+                block, here, "spread", block.get("spread"), "low/high need spread: iqr or range"
+            )
         out[f"{name}_unit_raw"] = unit
         if block.get("n") is not None:
             out[f"{name}_n"] = block["n"]
@@ -174,7 +212,9 @@ def _months(reader: _Reader, mapping: dict, key: str, where: str) -> float | Non
         return None
     reader.keys(block, ("value", "unit"), here)
     if block.get("unit") not in DURATION:
-        reader.add(block, here, "unit", block.get("unit"), f"unit must be one of {', '.join(DURATION)}")
+        reader.add(
+            block, here, "unit", block.get("unit"), f"unit must be one of {', '.join(DURATION)}"
+        )
         return None
     value = block["value"]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -189,7 +229,9 @@ def _typed(reader: _Reader, table: schema.Table, raw: dict, origin) -> dict:
     for col in table.columns:
         value, rule = coerce(raw.get(col.name), col)
         if rule:
-            reader.problems.append(Problem(origin[0], origin[1], col.name, str(raw.get(col.name)), rule))
+            reader.problems.append(
+                Problem(origin[0], origin[1], col.name, str(raw.get(col.name)), rule)
+            )
             rec.setdefault(BAD, set()).add(col.name)
         rec[col.name] = value
     return rec
@@ -225,14 +267,25 @@ def _source_records(path: Path, doc: dict, reader: _Reader) -> dict[str, list[di
         raw = {**inherit, **prov, **{k: c.get(k) for k in COHORT_KEYS if k in c}}
         raw["cohort_id"] = c.get("cohort_id") or (sid if i == 0 else f"{sid}_{i + 1}")
         raw["study_id"] = sid
-        for name, col in (("age_onset", "age_onset"), ("followup", "followup"), ("delay", "delay"),
-                          ("delay_calcinosis", "delay_calc"), ("delay_no_calcinosis", "delay_nocalc")):
+        for name, col in (
+            ("age_onset", "age_onset"),
+            ("followup", "followup"),
+            ("delay", "delay"),
+            ("delay_calcinosis", "delay_calc"),
+            ("delay_no_calcinosis", "delay_nocalc"),
+        ):
             flat = reader.measure(c, name, where, age=(name == "age_onset"))
             definition = flat.pop("definition", None)
             if name == "delay" and flat:
                 raw["delay_definition"] = definition or "not_stated"
             elif definition is not None and name.startswith("delay_"):
-                reader.add(c, f"{where}.{name}", "definition", definition, "give the definition on the cohort's `delay` block")
+                reader.add(
+                    c,
+                    f"{where}.{name}",
+                    "definition",
+                    definition,
+                    "give the definition on the cohort's `delay` block",
+                )
             raw.update({k.replace(name, col, 1): v for k, v in flat.items()})
         if c.get("delay") is None and (c.get("delay_calcinosis") or c.get("delay_no_calcinosis")):
             raw["delay_definition"] = "not_stated"
@@ -246,7 +299,10 @@ def _source_records(path: Path, doc: dict, reader: _Reader) -> dict[str, list[di
         raw["overlaps_with"] = overlap
         if overlap:
             raw["include_primary"] = False
-            raw["exclusion_reason"] = c.get("exclusion_reason") or f"reports the same children as {overlap} (counted once)"
+            raw["exclusion_reason"] = (
+                c.get("exclusion_reason")
+                or f"reports the same children as {overlap} (counted once)"
+            )
         elif raw.get("include_primary") is None:
             raw["include_primary"] = True
         raw["n_calcinosis_derived"] = bool(c.get("n_calcinosis_derived", False))
@@ -296,16 +352,27 @@ def _episode(reader, e, where, pid, sid, seq, inherit, prov) -> dict:
         cls = schema.therapy_class_of(agent)
         if cls is None:
             if e.get("therapy_class") is None:
-                reader.add(e, where, "agents", agent, "unknown agent" + schema.did_you_mean(agent, schema.AGENT_CLASS)
-                           + ": add it to jdmstats.schema.AGENT_CLASS or set therapy_class")
+                reader.add(
+                    e,
+                    where,
+                    "agents",
+                    agent,
+                    "unknown agent"
+                    + schema.did_you_mean(agent, schema.AGENT_CLASS)
+                    + ": add it to jdmstats.schema.AGENT_CLASS or set therapy_class",
+                )
             cls = "other"
         if cls not in classes:
             classes.append(cls)
     raw["therapy_classes"] = ";".join(sorted(classes)) or None
-    raw["therapy_class"] = e.get("therapy_class") or (classes[0] if len(classes) == 1 else "combination" if classes else None)
+    raw["therapy_class"] = e.get("therapy_class") or (
+        classes[0] if len(classes) == 1 else "combination" if classes else None
+    )
     response = e.get("response") or "not_stated"
     raw["response"] = response
-    regressed = {"complete": True, "partial": True, "none": False, "progression": False}.get(response)
+    regressed = {"complete": True, "partial": True, "none": False, "progression": False}.get(
+        response
+    )
     raw["regressed"] = regressed
     raw["complete"] = None if regressed is None else response == "complete"
     basis = e.get("time_basis") or "not_stated"
@@ -328,7 +395,9 @@ def _episode(reader, e, where, pid, sid, seq, inherit, prov) -> dict:
         if last is not None:
             lower, censoring = last, "right"
     if t_low is not None and basis != "by_visit":
-        reader.add(e, where, "time_lower", t_low, "time_lower is only used with time_basis: by_visit")
+        reader.add(
+            e, where, "time_lower", t_low, "time_lower is only used with time_basis: by_visit"
+        )
     raw.update(time_lower_months=lower, time_upper_months=upper, censoring=censoring)
     return _typed(reader, schema.EPISODES, raw, reader.origin(e, where))
 
@@ -337,13 +406,27 @@ def _exclusions(tables: dict[str, list[dict]]) -> list[dict]:
     rows = []
     for c in tables["cohorts"]:
         if c.get("include_primary") is False:
-            rows.append({"table": "cohorts", "record_id": c["cohort_id"], "study_id": c["study_id"],
-                         "analysis": "prevalence_primary", "reason": c.get("exclusion_reason")})
+            rows.append(
+                {
+                    "table": "cohorts",
+                    "record_id": c["cohort_id"],
+                    "study_id": c["study_id"],
+                    "analysis": "prevalence_primary",
+                    "reason": c.get("exclusion_reason"),
+                }
+            )
     for e in tables["episodes"]:
         rid, sid = e["episode_id"], e["study_id"]
         if e.get("response") == "not_stated":
-            rows.append({"table": "episodes", "record_id": rid, "study_id": sid,
-                         "analysis": "response_proportion", "reason": "response not stated"})
+            rows.append(
+                {
+                    "table": "episodes",
+                    "record_id": rid,
+                    "study_id": sid,
+                    "analysis": "response_proportion",
+                    "reason": "response not stated",
+                }
+            )
         if e.get("censoring") == "none":
             if e.get("response") == "not_stated":
                 why = "response not stated"
@@ -351,8 +434,15 @@ def _exclusions(tables: dict[str, list[dict]]) -> list[dict]:
                 why = "regressed, but the time of regression is not stated"
             else:
                 why = "not regressed, and the time of the last assessment is not stated"
-            rows.append({"table": "episodes", "record_id": rid, "study_id": sid,
-                         "analysis": "time_to_regression", "reason": why})
+            rows.append(
+                {
+                    "table": "episodes",
+                    "record_id": rid,
+                    "study_id": sid,
+                    "analysis": "time_to_regression",
+                    "reason": why,
+                }
+            )
     return rows
 
 
@@ -383,7 +473,9 @@ def build_tables(paths) -> tuple[dict[str, list[dict]], list[Problem]]:
         for name, records in _source_records(path, doc, reader).items():
             tables[name] += records
         problems += reader.problems
-    tables["exclusions"] = [{ORIGIN: ("<derived>", str(i + 2)), **r} for i, r in enumerate(_exclusions(tables))]
+    tables["exclusions"] = [
+        {ORIGIN: ("<derived>", str(i + 2)), **r} for i, r in enumerate(_exclusions(tables))
+    ]
     problems += check_tables(tables)
     problems += _duplicate_sources(tables["studies"])
     return tables, problems
@@ -402,7 +494,9 @@ def _duplicate_sources(studies: list[dict]) -> list[Problem]:
             norm = " ".join(str(value).lower().split())
             other = seen.get((key, norm))
             if other and other != rec["study_id"]:
-                problems.append(problem(rec, key, value, f"same {key} as {other}: one source, one file"))
+                problems.append(
+                    problem(rec, key, value, f"same {key} as {other}: one source, one file")
+                )
             seen.setdefault((key, norm), rec["study_id"])
     return problems
 
@@ -509,7 +603,9 @@ def harmonise(extraction: str | os.PathLike, out: str | os.PathLike,
     extraction, out = Path(extraction), Path(out)
     paths = sorted(p for p in extraction.glob("*.yaml"))
     if not paths:
-        raise DataValidationError([Problem(str(extraction), "", "", "", "no .yaml extraction files found")])
+        raise DataValidationError(
+            [Problem(str(extraction), "", "", "", "no .yaml extraction files found")]
+        )
     tables, problems = build_tables(paths)
     log_path = Path(search_log) if search_log else extraction.parent / "search_log.csv"
     if log_path.exists():

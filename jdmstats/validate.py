@@ -116,8 +116,11 @@ def check_value(value, column: schema.Column) -> list[str]:
         for item in items:
             item = str(item).strip()
             if item not in column.vocab:
-                shown = ", ".join(column.vocab) if len(column.vocab) <= 30 else (
-                    f"see jdmstats.schema ({len(column.vocab)} values)")
+                shown = (
+                    ", ".join(column.vocab)
+                    if len(column.vocab) <= 30
+                    else (f"see jdmstats.schema ({len(column.vocab)} values)")
+                )
                 rules.append(f"'{item}' is not in the vocabulary{schema.did_you_mean(item, column.vocab)};"
                              f" accepted: {shown}")  # fmt: skip
     if column.minimum is not None and isinstance(value, (int, float)) and value < column.minimum:
@@ -148,7 +151,9 @@ def check_table(table: schema.Table, records: list[dict]) -> list[Problem]:
         for rec in records:
             value = rec.get(col.name)
             if value is not None and counts[value] > 1:
-                problems.append(problem(rec, col.name, value, f"duplicate {col.name}: ids must be unique"))
+                problems.append(
+                    problem(rec, col.name, value, f"duplicate {col.name}: ids must be unique")
+                )
     return problems
 
 
@@ -171,7 +176,9 @@ def check_rows(tables: dict[str, list[dict]]) -> list[Problem]:
         has_prov = "locator" in table.names
         for rec in records:
             if has_prov and not rec.get("url") and not rec.get("doi"):
-                problems.append(problem(rec, "url", "", "every row needs its source: a url or a doi"))
+                problems.append(
+                    problem(rec, "url", "", "every row needs its source: a url or a doi")
+                )
             for col in table.names:
                 if col.endswith(("_low_months", "_low_years")):
                     high = col.replace("_low_", "_high_")
@@ -179,54 +186,143 @@ def check_rows(tables: dict[str, list[dict]]) -> list[Problem]:
     for rec in tables.get("studies", []):
         sid = rec.get("study_id")
         if sid is not None and not schema.STUDY_ID_PATTERN.match(sid):
-            problems.append(problem(rec, "study_id", sid, "must look like FirstauthorYYYY (ASCII letters, 4-digit year, optional a/b)"))
+            problems.append(
+                problem(
+                    rec,
+                    "study_id",
+                    sid,
+                    "must look like FirstauthorYYYY (ASCII letters, 4-digit year, optional a/b)",
+                )
+            )
         elif sid is not None and rec.get("year") is not None:
             digits = re.search(r"([0-9]{4})[a-z]?$", sid).group(1)
             if digits != str(rec["year"]):
-                problems.append(problem(rec, "study_id", sid, f"year in study_id must match year ({rec['year']})"))
-        _le(rec, "period_start", "period_end", "period_start must not be after period_end", problems)
-        if rec.get("period_end") is not None and rec.get("year") is not None and rec["period_end"] > rec["year"]:
-            problems.append(problem(rec, "period_end", rec["period_end"], f"enrolment cannot end after publication ({rec['year']})"))
+                problems.append(
+                    problem(
+                        rec, "study_id", sid, f"year in study_id must match year ({rec['year']})"
+                    )
+                )
+        _le(
+            rec, "period_start", "period_end", "period_start must not be after period_end", problems
+        )
+        if (
+            rec.get("period_end") is not None
+            and rec.get("year") is not None
+            and rec["period_end"] > rec["year"]
+        ):
+            problems.append(
+                problem(
+                    rec,
+                    "period_end",
+                    rec["period_end"],
+                    f"enrolment cannot end after publication ({rec['year']})",
+                )
+            )
     for rec in tables.get("cohorts", []):
         _le(rec, "n_calcinosis", "n_patients", "n_calcinosis must be <= n_patients", problems)
         n, x, pct = rec.get("n_patients"), rec.get("n_calcinosis"), rec.get("calcinosis_pct")
         if n and x is not None and pct is not None and not rec.get("count_pct_disagree"):
             if abs(100.0 * x / n - pct) > 1.0:
-                problems.append(problem(rec, "calcinosis_pct", pct, f"disagrees with {x}/{n} = {100.0 * x / n:.1f}%; "
-                                        "record the count and set count_pct_disagree: true with a note"))
+                problems.append(
+                    problem(
+                        rec,
+                        "calcinosis_pct",
+                        pct,
+                        f"disagrees with {x}/{n} = {100.0 * x / n:.1f}%; "
+                        "record the count and set count_pct_disagree: true with a note",
+                    )
+                )
         if x is None and rec.get("include_primary") is not False:
-            problems.append(problem(rec, "n_calcinosis", "", "not stated: set include_primary: false with an exclusion_reason"))
+            problems.append(
+                problem(
+                    rec,
+                    "n_calcinosis",
+                    "",
+                    "not stated: set include_primary: false with an exclusion_reason",
+                )
+            )
         if rec.get("include_primary") is False and not rec.get("exclusion_reason"):
-            problems.append(problem(rec, "exclusion_reason", "", "include_primary is false: give the reason"))
+            problems.append(
+                problem(rec, "exclusion_reason", "", "include_primary is false: give the reason")
+            )
         for g in ("delay_calc_n", "delay_nocalc_n"):
             if rec.get(g) is not None and n is not None and rec[g] > n:
                 problems.append(problem(rec, g, rec[g], f"group size must be <= n_patients ({n})"))
         orv, lo, hi = rec.get("delay_or"), rec.get("delay_or_ci_low"), rec.get("delay_or_ci_high")
         if orv is not None and lo is not None and hi is not None and not (lo <= orv <= hi):
-            problems.append(problem(rec, "delay_or", orv, f"must lie within its CI [{_fmt(lo)}, {_fmt(hi)}]"))
+            problems.append(
+                problem(rec, "delay_or", orv, f"must lie within its CI [{_fmt(lo)}, {_fmt(hi)}]")
+            )
         if rec.get("delay_months") is not None and rec.get("delay_definition") is None:
-            problems.append(problem(rec, "delay_definition", "", "a delay needs its definition (or not_stated)"))
+            problems.append(
+                problem(rec, "delay_definition", "", "a delay needs its definition (or not_stated)")
+            )
     for rec in tables.get("patients", []):
-        _le(rec, "age_onset_years", "age_diagnosis_years", "age at onset must not exceed age at diagnosis", problems)
+        _le(
+            rec,
+            "age_onset_years",
+            "age_diagnosis_years",
+            "age at onset must not exceed age at diagnosis",
+            problems,
+        )
     for rec in tables.get("episodes", []):
-        lo, hi, fu = rec.get("time_lower_months"), rec.get("time_upper_months"), rec.get("followup_months")
-        _le(rec, "time_lower_months", "time_upper_months", "time_lower must be <= time_upper", problems)
+        lo, hi, fu = (
+            rec.get("time_lower_months"),
+            rec.get("time_upper_months"),
+            rec.get("followup_months"),
+        )
+        _le(
+            rec,
+            "time_lower_months",
+            "time_upper_months",
+            "time_lower must be <= time_upper",
+            problems,
+        )
         if hi is not None and fu is not None and hi > fu + 1e-9:
-            problems.append(problem(rec, "time_upper_months", hi, f"time_upper must be <= follow-up ({_fmt(fu)})"))
+            problems.append(
+                problem(
+                    rec, "time_upper_months", hi, f"time_upper must be <= follow-up ({_fmt(fu)})"
+                )
+            )
         if hi is None and lo is not None and fu is not None and lo > fu + 1e-9:
-            problems.append(problem(rec, "time_lower_months", lo, f"censoring time must be <= follow-up ({_fmt(fu)})"))
+            problems.append(
+                problem(
+                    rec,
+                    "time_lower_months",
+                    lo,
+                    f"censoring time must be <= follow-up ({_fmt(fu)})",
+                )
+            )
         cens = rec.get("censoring")
         expected = _censoring(rec)
         if cens is not None and expected is not None and cens != expected:
-            problems.append(problem(rec, "censoring", cens, f"inconsistent with the times and response (expected '{expected}')"))
+            problems.append(
+                problem(
+                    rec,
+                    "censoring",
+                    cens,
+                    f"inconsistent with the times and response (expected '{expected}')",
+                )
+            )
         if rec.get("time_basis") in ("exact", "by_visit") and rec.get("regressed") and hi is None:
-            problems.append(problem(rec, "time_upper_months", "", f"time_basis is {rec['time_basis']} but no time of regression is given"))
+            problems.append(
+                problem(
+                    rec,
+                    "time_upper_months",
+                    "",
+                    f"time_basis is {rec['time_basis']} but no time of regression is given",
+                )
+            )
     return problems
 
 
 def _censoring(rec) -> str | None:
     """The censoring kind implied by an episode's times and response."""
-    lo, hi, regressed = rec.get("time_lower_months"), rec.get("time_upper_months"), rec.get("regressed")
+    lo, hi, regressed = (
+        rec.get("time_lower_months"),
+        rec.get("time_upper_months"),
+        rec.get("regressed"),
+    )
     if regressed is True:
         if hi is None:
             return "none"
@@ -261,14 +357,31 @@ def check_references(tables: dict[str, list[dict]]) -> list[Problem]:
             if v is None:
                 continue
             if v == own or (name == "cohorts" and v == rec.get("study_id")):
-                problems.append(problem(rec, "overlaps_with", v, "a record cannot overlap with itself"))
+                problems.append(
+                    problem(rec, "overlaps_with", v, "a record cannot overlap with itself")
+                )
             elif v not in study_ids and v not in cohort_ids:
-                problems.append(problem(rec, "overlaps_with", v, "no such study_id or cohort_id" + schema.did_you_mean(v, sorted(study_ids | cohort_ids))))
+                problems.append(
+                    problem(
+                        rec,
+                        "overlaps_with",
+                        v,
+                        "no such study_id or cohort_id"
+                        + schema.did_you_mean(v, sorted(study_ids | cohort_ids)),
+                    )
+                )
     if "patients" in tables and "episodes" in tables:
         calcinosis = {r.get("patient_id"): r.get("calcinosis") for r in tables["patients"]}
         for rec in tables["episodes"]:
             if calcinosis.get(rec.get("patient_id")) is False:
-                problems.append(problem(rec, "patient_id", rec["patient_id"], "an episode treats calcinosis: its patient must have calcinosis"))
+                problems.append(
+                    problem(
+                        rec,
+                        "patient_id",
+                        rec["patient_id"],
+                        "an episode treats calcinosis: its patient must have calcinosis",
+                    )
+                )
     return problems
 
 
@@ -287,7 +400,9 @@ def check_tables(tables: dict[str, list[dict]]) -> list[Problem]:
 # --------------------------------------------------------------------------------------------
 
 
-def read_csv_table(path: str | os.PathLike, table: schema.Table) -> tuple[list[dict], list[Problem]]:
+def read_csv_table(
+    path: str | os.PathLike, table: schema.Table
+) -> tuple[list[dict], list[Problem]]:
     """Read one harmonised CSV: header and type checks; returns typed records and problems."""
     path = Path(path)
     problems: list[Problem] = []
@@ -304,7 +419,15 @@ def read_csv_table(path: str | os.PathLike, table: schema.Table) -> tuple[list[d
     known = set(table.names)
     for col in header:
         if col not in known:
-            problems.append(Problem(str(path), "1", col, "", f"unknown column{schema.did_you_mean(col, table.names)}"))
+            problems.append(
+                Problem(
+                    str(path),
+                    "1",
+                    col,
+                    "",
+                    f"unknown column{schema.did_you_mean(col, table.names)}",
+                )
+            )
     for col in table.columns:
         if col.required and col.name not in header:
             problems.append(Problem(str(path), "1", col.name, "", "required column is missing"))
@@ -316,10 +439,18 @@ def read_csv_table(path: str | os.PathLike, table: schema.Table) -> tuple[list[d
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            problems.append(Problem(str(path), str(lineno), "", "", f"has {len(row)} cells, the header has {len(header)}"))
+            problems.append(
+                Problem(
+                    str(path),
+                    str(lineno),
+                    "",
+                    "",
+                    f"has {len(row)} cells, the header has {len(header)}",
+                )
+            )
             continue
         rec = {ORIGIN: (str(path), str(lineno))}
-        for col_name, raw in zip(header, row):
+        for col_name, raw in zip(header, row, strict=True):
             if col_name not in known:
                 continue
             column = table.column(col_name)
@@ -332,7 +463,9 @@ def read_csv_table(path: str | os.PathLike, table: schema.Table) -> tuple[list[d
     return records, problems
 
 
-def read_harmonised(folder: str | os.PathLike, names=None) -> tuple[dict[str, list[dict]], list[Problem]]:
+def read_harmonised(
+    folder: str | os.PathLike, names=None
+) -> tuple[dict[str, list[dict]], list[Problem]]:
     """Read the harmonised CSVs present in ``folder`` (all of :data:`schema.TABLES` by default)."""
     folder = Path(folder)
     tables, problems = {}, []
@@ -373,11 +506,23 @@ def validate_path(path: str | os.PathLike) -> list[Problem]:
         if path.suffix == ".csv":
             name = path.stem
             if name not in schema.TABLES:
-                return [Problem(str(path), "", "", "", f"not a jdmstats table name{schema.did_you_mean(name, schema.TABLES)}; "
-                                f"accepted: {', '.join(t.filename for t in schema.TABLES.values())}")]
+                return [
+                    Problem(
+                        str(path),
+                        "",
+                        "",
+                        "",
+                        f"not a jdmstats table name{schema.did_you_mean(name, schema.TABLES)}; "
+                        f"accepted: {', '.join(t.filename for t in schema.TABLES.values())}",
+                    )
+                ]
             records, problems = read_csv_table(path, schema.TABLES[name])
             return problems + check_tables({name: records})
-        return [Problem(str(path), "", "", "", "expected a .yaml extraction file, a .csv table or a folder")]
+        return [
+            Problem(
+                str(path), "", "", "", "expected a .yaml extraction file, a .csv table or a folder"
+            )
+        ]
     problems: list[Problem] = []
     yamls = sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
     if yamls:
@@ -387,5 +532,7 @@ def validate_path(path: str | os.PathLike) -> list[Problem]:
         tables, probs = read_harmonised(folder)
         problems += probs + check_tables(tables)
     if not yamls and not csv_dirs:
-        problems.append(Problem(str(path), "", "", "", "no extraction (.yaml) or harmonised (.csv) files found"))
+        problems.append(
+            Problem(str(path), "", "", "", "no extraction (.yaml) or harmonised (.csv) files found")
+        )
     return problems

@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def jdmstats(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "jdmstats", *args], capture_output=True,
-                          text=True, cwd=cwd or ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "jdmstats", *args], capture_output=True, text=True, cwd=cwd or ROOT
+    )
 
 
 def test_validate_bundled_data_is_clean():
@@ -55,8 +56,9 @@ def test_run_writes_descriptive_tables(tmp_path):
 def test_run_on_user_extraction_folder(tmp_path, source):
     (tmp_path / "ex").mkdir()
     (tmp_path / "ex" / "Testauthor2010.yaml").write_text(yaml.safe_dump(source))
-    r = jdmstats("run", "--data", str(tmp_path / "ex"), "--out", str(tmp_path / "o"), "--only",
-                 "descriptive")
+    r = jdmstats(
+        "run", "--data", str(tmp_path / "ex"), "--out", str(tmp_path / "o"), "--only", "descriptive"
+    )
     assert r.returncode == 0, r.stderr
     text = (tmp_path / "o" / "tables" / "episodes_by_class.csv").read_text()
     assert "bisphosphonate" in text and "calcium_channel_blocker" in text
@@ -70,7 +72,8 @@ def test_unknown_step_is_an_error(tmp_path):
 def test_harmonise_into_folder(tmp_path, source):
     (tmp_path / "extraction").mkdir()
     (tmp_path / "extraction" / "Testauthor2010.yaml").write_text(yaml.safe_dump(source))
-    r = jdmstats("harmonise", "--extraction", str(tmp_path / "extraction"), "--out",
-                 str(tmp_path / "h"))
+    r = jdmstats(
+        "harmonise", "--extraction", str(tmp_path / "extraction"), "--out", str(tmp_path / "h")
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "h" / "datapackage.json").exists()

@@ -56,9 +56,16 @@ def test_units_to_months(source, write_source, tmp_path):
 
 def test_overlap_excludes_from_primary_and_is_logged(source, write_source, tmp_path):
     write_source(source)
-    later = dict(source, study_id="Later2012", first_author="Later", year=2012,
-                 title="A later report on the same children", doi="10.0000/later",
-                 overlaps_with="Testauthor2010", patients=[])
+    later = dict(
+        source,
+        study_id="Later2012",
+        first_author="Later",
+        year=2012,
+        title="A later report on the same children",
+        doi="10.0000/later",
+        overlaps_with="Testauthor2010",
+        patients=[],
+    )
     write_source(later)
     harmonise(tmp_path / "extraction", tmp_path / "h")
     cohorts = datasets.load_cohorts(tmp_path / "h").set_index("cohort_id")
@@ -77,7 +84,9 @@ def test_unusable_episodes_are_logged(source, write_source, tmp_path):
     harmonise(tmp_path / "extraction", tmp_path / "h")
     exc = datasets.load_exclusions(tmp_path / "h").set_index(["record_id", "analysis"])
     assert "not stated" in exc.loc[("Testauthor2010_P1_E2", "time_to_regression"), "reason"]
-    assert exc.loc[("Testauthor2010_P1_E3", "response_proportion"), "reason"] == "response not stated"
+    assert (
+        exc.loc[("Testauthor2010_P1_E3", "response_proportion"), "reason"] == "response not stated"
+    )
 
 
 def test_combination_class(source, write_source, tmp_path):
@@ -106,8 +115,11 @@ def test_extraction_files_are_never_rewritten(harmonised, tmp_path):
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir()) if p.suffix in (".csv", ".json")}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.suffix in (".csv", ".json")
+    }
 
 
 def test_bundled_harmonise_twice_is_byte_identical(tmp_path):
@@ -120,16 +132,22 @@ def test_bundled_harmonise_twice_is_byte_identical(tmp_path):
     assert _digest(tmp_path / "one") == _digest(tmp_path / "two")
     # and identical to the committed tables: data/harmonised is up to date
     assert _digest(tmp_path / "one") == _digest(ROOT / "data" / "harmonised"), (
-        "data/harmonised is stale: run `jdmstats harmonise` and commit the result")
+        "data/harmonised is stale: run `jdmstats harmonise` and commit the result"
+    )
 
 
 def test_pinned_hashes():
     """Harmonised tables change only on purpose: update tests/harmonised_sha256.json with them."""
     pinned = json.loads(HASHES.read_text())
     actual = {k: v for k, v in _digest(ROOT / "data" / "harmonised").items() if k in pinned}
-    assert set(pinned) == {t.filename for t in schema.TABLES.values()
-                           if (ROOT / "data" / "harmonised" / t.filename).exists()}
-    assert actual == pinned, "harmonised data changed; if on purpose, update " + json.dumps(actual, indent=1)
+    assert set(pinned) == {
+        t.filename
+        for t in schema.TABLES.values()
+        if (ROOT / "data" / "harmonised" / t.filename).exists()
+    }
+    assert actual == pinned, "harmonised data changed; if on purpose, update " + json.dumps(
+        actual, indent=1
+    )
 
 
 def test_datapackage_describes_every_column():
@@ -138,7 +156,7 @@ def test_datapackage_describes_every_column():
     for table in schema.TABLES.values():
         fields = resources[table.name]["schema"]["fields"]
         assert [f["name"] for f in fields] == list(table.names)
-        for f, col in zip(fields, table.columns):
+        for f, col in zip(fields, table.columns, strict=True):
             assert f["type"] == col.type and f["description"]
             if col.vocab and not col.multi:
                 assert f["constraints"]["enum"] == list(col.vocab)

@@ -9,8 +9,10 @@ HEAVY = ("pandas", "matplotlib", "statsmodels", "lifelines", "scipy")
 
 
 def test_import_is_light():
-    code = ("import sys, jdmstats, jdmstats.schema; "
-            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    code = (
+        "import sys, jdmstats, jdmstats.schema; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 

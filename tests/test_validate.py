@@ -13,7 +13,9 @@ from jdmstats.validate import validate_path
 def only(problems, column=None, contains=""):
     """Assert exactly the expected kind of problem is reported and return it."""
     hits = [p for p in problems if (column is None or p.column == column) and contains in p.rule]
-    assert hits, f"expected a problem on {column!r} containing {contains!r}, got: {[str(p) for p in problems]}"
+    assert hits, (
+        f"expected a problem on {column!r} containing {contains!r}, got: {[str(p) for p in problems]}"
+    )
     return hits[0]
 
 

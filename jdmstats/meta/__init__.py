@@ -74,8 +74,8 @@ __all__ = sorted(_EXPORTS)
 # Two public functions share their name with the module that defines them (``proportion``,
 # ``influence``). Importing a submodule binds the package attribute to the module, so these two
 # are bound eagerly here, after their modules are loaded, and the function wins.
-from .influence import influence  # noqa: E402
-from .proportion import proportion  # noqa: E402
+from .influence import influence  # noqa: E402, F401
+from .proportion import proportion  # noqa: E402, F401
 
 
 def __getattr__(name: str):

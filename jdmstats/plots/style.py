@@ -111,6 +111,8 @@ def save(fig, path: str | Path, formats=("pdf", "png")) -> list[Path]:
         target = path.with_suffix(f".{fmt}")
         meta = {"pdf": {"Creator": "jdmstats", "Producer": "matplotlib", "CreationDate": None},
                 "png": {"Software": f"matplotlib {matplotlib.__version__}"}}.get(fmt, {})  # fmt: skip
-        fig.savefig(target, format=fmt, dpi=300, metadata=meta, bbox_inches="tight", pad_inches=0.02)
+        fig.savefig(
+            target, format=fmt, dpi=300, metadata=meta, bbox_inches="tight", pad_inches=0.02
+        )
         written.append(target)
     return written
