@@ -254,6 +254,8 @@ AGENT_CLASS = {
     "cyclophosphamide": "cyclophosphamide",
     "infliximab": "tnf_inhibitor", "etanercept": "tnf_inhibitor", "adalimumab": "tnf_inhibitor",
     "certolizumab": "tnf_inhibitor", "golimumab": "tnf_inhibitor",
+    "anti-tnf alpha agent": "tnf_inhibitor", "anti-tnf agent": "tnf_inhibitor",
+    "tnf inhibitor": "tnf_inhibitor",
     "rituximab": "rituximab",
     "abatacept": "abatacept",
     "tofacitinib": "jak_inhibitor", "baricitinib": "jak_inhibitor",
