@@ -464,7 +464,17 @@ def binomial_glmm(
     else:
         H = _hessian(model, beta, tau, h=1e-5 * max(1.0, tau))
         cov = np.linalg.inv(-H)
-        se = float(np.sqrt(cov[0, 0]))
+        with np.errstate(invalid="ignore"):
+            se = float(np.sqrt(cov[0, 0]))
+        if not np.isfinite(se) or cov[0, 0] <= 0:
+            se = float("nan")
+            warnings.warn(
+                "binomial_glmm: the observed information is not positive definite at the "
+                f"estimate (tau^2 = {tau**2:.4g}); the standard error, CI and PI are undefined "
+                "(typically near-separation: almost all studies with 0 or with all events)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     ll = model.value_grad(beta, tau, grad=False)[0]
 
     if test == "t":
