@@ -282,3 +282,19 @@ def test_result_object_behaviour():
     with pytest.raises(AttributeError):
         fit.tau2 = 1.0  # frozen
     assert fit.weights.sum() == pytest.approx(100)
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("test", ["knha", "adhoc", "z"])
+def test_identical_effects_match_metafor(test):
+    """All effects identical: knha's scale is 0, so se = 0 and the statistic is infinite (metafor)."""
+    ref = json.loads(Path(__file__).with_name("reference").joinpath("metafor_edge.json").read_text())
+    case = ref["identical_effects"]
+    fit = random_effects(case["yi"], case["vi"], method="REML", test=test)
+    for field in ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "tau2"):
+        expected = float(case[test][field])  # "Inf" parses to inf
+        got = getattr(fit, field)
+        if np.isinf(expected):
+            assert got == expected, field
+        else:
+            assert got == pytest.approx(expected, rel=1e-6, abs=1e-12), field

@@ -340,7 +340,7 @@ def random_effects(
     df = k - p if test != "z" else None
     crit = _crit(test, k - p, level)
     with np.errstate(divide="ignore", invalid="ignore"):
-        stat = est / se
+        stat = float(np.float64(est) / np.float64(se))  # se = 0 (knha, identical yi) -> inf, as metafor
     pval = float(_pvalue(np.array(stat), test, k - p))
     from scipy import stats
 
