@@ -1,0 +1,563 @@
+"""Question 2: is diagnostic delay associated with calcinosis?
+
+Three levels of evidence, each used where the data allow it:
+
+* **Study level** (:func:`delay_metaregression`): meta-regression of the logit prevalence of
+  calcinosis on the cohort's mean diagnostic delay in months (medians converted to means by
+  :func:`jdmstats.meta.convert.median_to_mean`, every conversion recorded by
+  :func:`delay_means`), REML with Hartung-Knapp and a seeded permutation p-value.
+* **Group level**: pooled mean difference in delay between children with and without
+  calcinosis (:func:`group_mean_difference`) and pooled odds ratios of calcinosis by delay
+  (:func:`pooled_odds_ratio`), where sources report them.
+* **Patient level** (:func:`patient_level`): Firth logistic regression of calcinosis on delay
+  (adjusted for age at onset and sex where available), errors clustered by source.  Data in
+  which every patient has calcinosis (case reports) cannot show an association: the function
+  raises :class:`~jdmstats.errors.InsufficientDataError` and fits nothing.
+
+:func:`pipeline_step` writes ``tables/delay_metareg.csv``, ``tables/delay_groups.csv``,
+``tables/delay_ipd.csv``, ``tables/delay_cohorts.csv`` (delays with their conversions),
+``tables/delay_exclusions.csv`` and the figures.
+
+Examples
+--------
+>>> from jdmstats import datasets, delay
+>>> means = delay.delay_means(datasets.load_cohorts())
+>>> "conversion" in means.columns
+True
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InsufficientDataError
+from .meta._results import ResultMixin
+
+__all__ = [
+    "delay_means",
+    "group_delays",
+    "delay_metaregression",
+    "group_mean_difference",
+    "pooled_odds_ratio",
+    "patient_level",
+    "DelayMetaregResult",
+    "PooledResult",
+    "pipeline_step",
+    "N_PERMUTATIONS",
+    "SEED",
+]
+
+N_PERMUTATIONS = 1000
+_Z95 = 1.959963984540054
+SEED = 20240101
+
+
+# --------------------------------------------------------------------------- conversions
+def _convert(prefix: str, df: pd.DataFrame, n) -> pd.DataFrame:
+    """Mean and SD of a delay measure (``delay``, ``delay_calc``, ``delay_nocalc``).
+
+    Returns columns ``mean``, ``sd``, ``conversion`` (what was done) and ``usable_mean``
+    (a mean reported as such or converted from a median with IQR/range).
+    """
+    from .meta.convert import median_to_mean
+
+    val = df[f"{prefix}_months"].astype(float).to_numpy()
+    stat = pd.Series(df[f"{prefix}_stat"], dtype=object).fillna("not_stated").to_numpy()
+    sd = df[f"{prefix}_sd_months"].astype(float).to_numpy()
+    spread = pd.Series(df[f"{prefix}_spread"], dtype=object).fillna("").to_numpy()
+    lo = df[f"{prefix}_low_months"].astype(float).to_numpy()
+    hi = df[f"{prefix}_high_months"].astype(float).to_numpy()
+    nn = np.asarray(pd.to_numeric(pd.Series(n), errors="coerce"), dtype=float)
+    k = len(df)
+    mean = np.full(k, np.nan)
+    sdo = np.full(k, np.nan)
+    conv = np.full(k, "", dtype=object)
+    usable = np.zeros(k, dtype=bool)
+    for i in range(k):
+        if not np.isfinite(val[i]):
+            conv[i] = "not reported"
+            continue
+        if stat[i] == "mean":
+            mean[i], sdo[i], usable[i] = val[i], sd[i], True
+            conv[i] = "reported mean" + (" and SD" if np.isfinite(sd[i]) else " (no SD)")
+        elif stat[i] == "median":
+            has = spread[i] in ("iqr", "range") and np.isfinite(lo[i]) and np.isfinite(hi[i])
+            if has and np.isfinite(nn[i]) and nn[i] >= 5:
+                kw = {"q1": [lo[i]], "q3": [hi[i]]} if spread[i] == "iqr" else {
+                    "minimum": [lo[i]], "maximum": [hi[i]]}  # fmt: skip
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    r = median_to_mean([val[i]], [nn[i]], **kw)
+                mean[i], sdo[i], usable[i] = r.mean[0], r.sd[0], True
+                what = "IQR" if spread[i] == "iqr" else "range"
+                conv[i] = (f"median ({what}) converted: mean {r.mean_method[0]}, "
+                           f"SD {r.sd_method[0]}" + ("; skewed" if r.skewed[0] else ""))  # fmt: skip
+            else:
+                mean[i] = val[i]
+                why = "no IQR/range" if not has else "n < 5 or unknown"
+                conv[i] = f"median used as the mean ({why}: cannot convert)"
+        else:
+            mean[i], sdo[i] = val[i], sd[i]
+            conv[i] = "statistic not stated: value used as the mean"
+    return pd.DataFrame({"mean": mean, "sd": sdo, "conversion": conv, "usable_mean": usable},
+                        index=df.index)  # fmt: skip
+
+
+def delay_means(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Mean diagnostic delay (months) of each cohort, with the conversion that gave it.
+
+    Medians with an IQR or range (n >= 5) are converted to means with
+    :func:`jdmstats.meta.convert.median_to_mean` (Luo/Wan/Shi); a median without either is used
+    as the mean and a value whose statistic is not stated is used as reported, each with a
+    ``conversion`` note and ``usable_mean = False`` (the strict sensitivity analysis drops
+    them).
+
+    Returns
+    -------
+    DataFrame
+        ``cohort_id``, ``study_id``, ``n_patients``, ``delay_reported_months``, ``delay_stat``,
+        ``delay_spread``, ``delay_low_months``, ``delay_high_months``, ``delay_definition``,
+        ``delay_mean_months``, ``delay_sd_months`` (estimated), ``conversion``,
+        ``usable_mean``; one row per cohort of the input (NaN when no delay is reported).
+    """
+    c = cohorts.reset_index(drop=True)
+    conv = _convert("delay", c, c["n_patients"])
+    return pd.DataFrame({
+        "cohort_id": c["cohort_id"], "study_id": c["study_id"], "n_patients": c["n_patients"],
+        "delay_reported_months": c["delay_months"], "delay_stat": c["delay_stat"],
+        "delay_spread": c["delay_spread"], "delay_low_months": c["delay_low_months"],
+        "delay_high_months": c["delay_high_months"], "delay_definition": c["delay_definition"],
+        "delay_mean_months": conv["mean"], "delay_sd_months": conv["sd"],
+        "conversion": conv["conversion"], "usable_mean": conv["usable_mean"],
+    })  # fmt: skip
+
+
+def group_delays(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Delay in children with and without calcinosis, as means and SDs, per cohort.
+
+    Returns one row per cohort reporting either group: ``n_calc``, ``mean_calc``, ``sd_calc``,
+    ``conversion_calc`` and the same for ``nocalc``, and ``usable`` (both groups with a mean
+    or converted median, an SD and a size).
+    """
+    c = cohorts.reset_index(drop=True)
+    has = c["delay_calc_months"].notna() | c["delay_nocalc_months"].notna()
+    c = c[has].reset_index(drop=True)
+    a = _convert("delay_calc", c, c["delay_calc_n"])
+    b = _convert("delay_nocalc", c, c["delay_nocalc_n"])
+    out = pd.DataFrame({
+        "cohort_id": c["cohort_id"], "study_id": c["study_id"],
+        "n_calc": c["delay_calc_n"].astype(float), "mean_calc": a["mean"], "sd_calc": a["sd"],
+        "conversion_calc": a["conversion"],
+        "n_nocalc": c["delay_nocalc_n"].astype(float), "mean_nocalc": b["mean"],
+        "sd_nocalc": b["sd"], "conversion_nocalc": b["conversion"],
+        "delay_definition": c["delay_definition"],
+    })  # fmt: skip
+    ok = (a["usable_mean"] & b["usable_mean"]).to_numpy()
+    for col in ("n_calc", "n_nocalc", "sd_calc", "sd_nocalc"):
+        ok &= np.isfinite(out[col].to_numpy(dtype=float)) & (out[col].to_numpy(dtype=float) > 0)
+    out["usable"] = ok
+    reasons = []
+    for i in range(len(out)):
+        r = []
+        for g in ("calc", "nocalc"):
+            if not np.isfinite(out.loc[i, f"n_{g}"]):
+                r.append(f"group size ({g}) not stated")
+            if not np.isfinite(out.loc[i, f"sd_{g}"]):
+                r.append(f"no SD, IQR or range ({g}): {out.loc[i, f'conversion_{g}']}")
+            elif not (a if g == "calc" else b)["usable_mean"].iloc[i]:
+                r.append(f"no mean ({g}): {out.loc[i, f'conversion_{g}']}")
+        reasons.append("; ".join(r))
+    out["reason"] = reasons
+    return out
+
+
+# --------------------------------------------------------------------------- study level
+@dataclass(frozen=True)
+class DelayMetaregResult(ResultMixin):
+    """Meta-regression of logit prevalence on mean delay.
+
+    Attributes
+    ----------
+    fit : MetaRegResult
+    permutation : PermutationResult
+    data : DataFrame
+        Cohorts used, with ``yi``, ``vi``, ``delay_mean_months``, ``conversion``.
+    excluded : DataFrame
+        Cohorts of the analysis set left out (no delay, or not a usable mean when strict).
+    strict : bool
+        Only reported means and converted medians were used.
+    """
+
+    fit: object
+    permutation: object
+    data: pd.DataFrame
+    excluded: pd.DataFrame
+    strict: bool
+    _title: str = field(default="Meta-regression of prevalence on diagnostic delay", repr=False)
+
+    @property
+    def slope(self) -> float:
+        """Change in log odds of calcinosis per month of mean delay."""
+        return float(self.fit.coef.iloc[1]["estimate"])
+
+    def summary(self) -> pd.DataFrame:
+        c = self.fit.coef.copy()
+        c["pvalue_perm"] = np.asarray(self.permutation.pvalue)
+        return c
+
+
+def delay_metaregression(
+    cohorts: pd.DataFrame, strict: bool = False, n_iter: int = N_PERMUTATIONS, seed: int = SEED,
+    level: float = 0.95,
+) -> DelayMetaregResult:  # fmt: skip
+    """Meta-regression of the logit prevalence of calcinosis on mean diagnostic delay.
+
+    Parameters
+    ----------
+    cohorts : DataFrame
+        Harmonised cohorts; the prevalence analysis set is used
+        (:func:`jdmstats.prevalence.analysis_set`: overlapping cohorts counted once).
+    strict : bool
+        Use only delays reported as means or medians converted with their IQR/range.
+    n_iter, seed : int
+        Permutations (the test is exact when there are fewer distinct permutations) and seed.
+
+    Returns
+    -------
+    DelayMetaregResult
+
+    Raises
+    ------
+    InsufficientDataError
+        Fewer than 3 cohorts with a delay (the model has 2 coefficients and tau^2).
+
+    Notes
+    -----
+    Inverse-variance logit (escalc PLO, 1/2 added only to zero cells), REML, Hartung-Knapp
+    t-test on k - 2 df (Knapp & Hartung 2003) and the permutation test of Higgins & Thompson
+    (2004), as ``metafor::rma(yi, vi, mods = ~ delay, test = "knha")`` and ``permutest``.  A
+    study-level slope describes cohorts, not children: it is open to ecological bias.
+    """
+    from .prevalence import analysis_set, metaregression
+
+    data, _ = analysis_set(cohorts)
+    dm = delay_means(cohorts)
+    d = data.merge(dm[["cohort_id", "delay_mean_months", "conversion", "usable_mean"]],
+                   on="cohort_id", how="left")  # fmt: skip
+    use = d["delay_mean_months"].notna()
+    reasons = np.where(use, "", "diagnostic delay not reported")
+    if strict:
+        bad = use & ~d["usable_mean"].fillna(False).astype(bool)
+        reasons = np.where(bad, "delay is not a mean or a convertible median (strict)", reasons)
+        use &= ~bad
+    excluded = pd.DataFrame({"cohort_id": d.loc[~use, "cohort_id"],
+                             "study_id": d.loc[~use, "study_id"],
+                             "reason": reasons[~use.to_numpy()]})  # fmt: skip
+    reg, perm, used = metaregression(d[use], "delay_mean_months", n_iter=n_iter, seed=seed,
+                                     level=level)  # fmt: skip
+    return DelayMetaregResult(fit=reg, permutation=perm, data=used.reset_index(drop=True),
+                              excluded=excluded.reset_index(drop=True), strict=strict)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- group level
+@dataclass(frozen=True)
+class PooledResult(ResultMixin):
+    """A pooled group-level effect (mean difference or odds ratio) with its studies.
+
+    ``fit`` is the :class:`~jdmstats.meta.model.RMAResult` (None when k < 2: the single
+    study is reported as it is), ``studies`` the per-study effects, ``excluded`` the sources
+    left out with the reason, ``scale`` ``"MD"`` (months) or ``"logOR"``.
+    """
+
+    measure: str
+    fit: object
+    studies: pd.DataFrame
+    excluded: pd.DataFrame
+    note: str
+    _title: str = field(default="Pooled group-level effect", repr=False)
+
+    @property
+    def k(self) -> int:
+        return int(len(self.studies))
+
+    def summary(self) -> pd.DataFrame:
+        return self.studies
+
+
+def group_mean_difference(cohorts: pd.DataFrame, level: float = 0.95) -> PooledResult:
+    """Pooled mean difference in delay (months), calcinosis minus no calcinosis.
+
+    Sources reporting both groups with means (or medians convertible with an IQR/range), SDs
+    and sizes are pooled by a random-effects model (REML, Hartung-Knapp) on the raw mean
+    difference (escalc ``MD``).  Others are listed in ``excluded`` with the reason.  With one
+    usable source its difference is reported without pooling (a warning says so); with none,
+    ``fit`` is None and ``note`` explains.
+    """
+    from .meta.effects import escalc
+
+    g = group_delays(cohorts)
+    ok = g[g["usable"]].reset_index(drop=True)
+    excluded = g.loc[~g["usable"], ["cohort_id", "study_id", "reason"]].reset_index(drop=True)
+    if len(ok):
+        es = escalc("MD", m1i=ok["mean_calc"], m2i=ok["mean_nocalc"], sd1i=ok["sd_calc"],
+                    sd2i=ok["sd_nocalc"], n1i=ok["n_calc"], n2i=ok["n_nocalc"],
+                    labels=list(ok["cohort_id"]))  # fmt: skip
+        ok["yi"], ok["vi"] = es.yi, es.vi
+    else:
+        ok["yi"], ok["vi"] = [], []
+    return _pool("MD", ok, excluded, level)
+
+
+def pooled_odds_ratio(cohorts: pd.DataFrame, level: float = 0.95) -> PooledResult:
+    """Pooled odds ratio of calcinosis by diagnostic delay, from the reported ORs and CIs.
+
+    log OR and its standard error ``(log hi - log lo) / (2 z)`` (z of the reported level,
+    default 0.95) are pooled by REML with Hartung-Knapp.  ORs with different contrasts (per
+    month, per year, above/below a cut-off) are not on the same scale: when they differ a
+    warning and the ``note`` say so.
+    """
+    from scipy import stats
+
+    c = cohorts[cohorts["delay_or"].notna()].reset_index(drop=True)
+    rows, excl = [], []
+    for _, r in c.iterrows():
+        lo, hi = r["delay_or_ci_low"], r["delay_or_ci_high"]
+        lev = r["delay_or_level"] if pd.notna(r["delay_or_level"]) else 0.95
+        if pd.isna(lo) or pd.isna(hi) or not (0 < lo < hi):
+            excl.append((r["cohort_id"], r["study_id"], "OR without a usable confidence interval"))
+            continue
+        se = (np.log(hi) - np.log(lo)) / (2 * stats.norm.isf((1 - lev) / 2))
+        rows.append({"cohort_id": r["cohort_id"], "study_id": r["study_id"],
+                     "or": r["delay_or"], "or_ci_low": lo, "or_ci_high": hi,
+                     "contrast": r["delay_or_contrast"], "adjusted": r["delay_or_adjusted"],
+                     "yi": float(np.log(r["delay_or"])), "vi": float(se**2)})  # fmt: skip
+    ok = pd.DataFrame(rows, columns=["cohort_id", "study_id", "or", "or_ci_low", "or_ci_high",
+                                     "contrast", "adjusted", "yi", "vi"])  # fmt: skip
+    excluded = pd.DataFrame(excl, columns=["cohort_id", "study_id", "reason"])
+    return _pool("logOR", ok, excluded, level)
+
+
+def _pool(measure, ok, excluded, level) -> PooledResult:
+    from .meta.model import random_effects
+
+    k = len(ok)
+    note = ""
+    fit = None
+    if k == 0:
+        note = "not estimable: no source reports the data needed"
+    elif k == 1:
+        note = "one source only: reported as it is, not pooled"
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = random_effects(ok["yi"].to_numpy(), ok["vi"].to_numpy(), method="REML",
+                                 test="knha", level=level, labels=list(ok["cohort_id"]))  # fmt: skip
+        if measure == "logOR" and ok["contrast"].astype(str).nunique() > 1:
+            note = "contrasts differ between sources: the pooled OR mixes scales"
+    if note:
+        warnings.warn(f"{measure}: {note}", UserWarning, stacklevel=3)
+    return PooledResult(measure=measure, fit=fit, studies=ok, excluded=excluded, note=note)
+
+
+# --------------------------------------------------------------------------- patient level
+def patient_level(patients: pd.DataFrame, level: float = 0.95):
+    """Firth logistic regression of calcinosis on diagnostic delay, clustered by source.
+
+    Covariates: ``delay_months``, plus ``age_onset_years`` and sex (female = 1) when they are
+    stated for every patient with a delay (complete cases; a covariate missing for some is
+    dropped rather than shrinking the sample, and a note says so).
+
+    Returns
+    -------
+    jdmstats.firth.FirthResult
+
+    Raises
+    ------
+    InsufficientDataError
+        When the patients with a stated delay all have calcinosis (or none has): case reports
+        and case series select children *because* they have calcinosis, so they cannot show
+        whether delay is associated with it; no model is fitted.  Also when fewer than 10
+        patients have a stated delay.
+    """
+    from .firth import firth_logit
+
+    p = patients.copy()
+    y_all = p["calcinosis"].astype("boolean")
+    if y_all.notna().any() and y_all.dropna().nunique() < 2:
+        state = "have calcinosis" if bool(y_all.dropna().iloc[0]) else "lack calcinosis"
+        raise InsufficientDataError(
+            f"all {int(y_all.notna().sum())} patients {state} (data from case reports and case "
+            "series that select children with calcinosis): the outcome does not vary, so an "
+            "association between diagnostic delay and calcinosis cannot be estimated and no "
+            "model was fitted"
+        )
+    d = p[p["delay_months"].notna() & y_all.notna()]
+    if len(d) < 10:
+        raise InsufficientDataError(
+            f"only {len(d)} patient(s) with a stated diagnostic delay and outcome: too few for "
+            "a patient-level model (at least 10 needed)"
+        )
+    if d["calcinosis"].astype(bool).nunique() < 2:
+        raise InsufficientDataError(
+            f"the {len(d)} patients with a stated delay all have the same outcome: no "
+            "association can be estimated"
+        )
+    X = pd.DataFrame({"delay_months": d["delay_months"].astype(float)})
+    if d["age_onset_years"].notna().all():
+        X["age_onset_years"] = d["age_onset_years"].astype(float)
+    if d["sex"].notna().all() and d["sex"].astype(str).nunique() > 1:
+        X["female"] = (d["sex"].astype(str) == "F").astype(float)
+    return firth_logit(d["calcinosis"].astype(bool).astype(float).to_numpy(), X,
+                       cluster=d["study_id"].astype(str).to_numpy(), level=level)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- pipeline
+def pipeline_step(tables: dict, out) -> list[Path]:
+    """Write the delay tables and figures under ``out/tables`` and ``out/figures``.
+
+    ``delay_metareg.csv`` (main and strict analyses), ``delay_groups.csv`` (per-source and
+    pooled mean differences and odds ratios, or why none could be pooled), ``delay_ipd.csv``
+    (the Firth model, or a row stating why no model was fitted), ``delay_cohorts.csv`` (every
+    delay with its conversion) and ``delay_exclusions.csv``.
+    """
+    from .pipeline import write_table
+    from .prevalence import _metareg_row
+
+    out = Path(out)
+    tdir, fdir = out / "tables", out / "figures"
+    cohorts, patients = tables["cohorts"], tables["patients"]
+    written: list[Path] = []
+    excl_rows = []
+
+    dm = delay_means(cohorts)
+    written.append(write_table(dm[dm["delay_reported_months"].notna()].reset_index(drop=True),
+                               tdir / "delay_cohorts.csv"))  # fmt: skip
+
+    rows, fits = [], {}
+    for strict, name in ((False, "all_delays"), (True, "means_and_converted_medians")):
+        try:
+            res = delay_metaregression(cohorts, strict=strict)
+            fits[name] = res
+            rows.append(_metareg_row(name, "delay_mean_months", "log odds per month", res.fit,
+                                     res.permutation, res.fit.k))  # fmt: skip
+            for _, e in res.excluded.iterrows():
+                excl_rows.append((e["cohort_id"], e["study_id"], f"delay_metareg_{name}",
+                                  e["reason"]))  # fmt: skip
+        except InsufficientDataError as err:
+            warnings.warn(f"delay meta-regression ({name}): {err}", UserWarning, stacklevel=2)
+            rows.append(_metareg_row(name, "delay_mean_months", "log odds per month", None,
+                                     None, 0, f"not fitted: {err}"))  # fmt: skip
+    mr = pd.DataFrame(rows)
+    mr["odds_ratio_per_month"] = np.exp(mr["estimate"])
+    written.append(write_table(mr, tdir / "delay_metareg.csv"))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        md, orr = group_mean_difference(cohorts), pooled_odds_ratio(cohorts)
+    grows = []
+    for res, what in ((md, "mean_difference_months"), (orr, "odds_ratio")):
+        back = np.exp if res.measure == "logOR" else (lambda v: v)
+        for _, s in res.studies.iterrows():
+            se = np.sqrt(s["vi"])
+            if res.measure == "logOR":  # the OR and CI as reported
+                est, lo, hi = s["or"], s["or_ci_low"], s["or_ci_high"]
+                note = f"reported; contrast: {s['contrast']}"
+            else:
+                est, lo, hi = s["yi"], s["yi"] - _Z95 * se, s["yi"] + _Z95 * se
+                note = f"calcinosis {s['conversion_calc']}; no calcinosis {s['conversion_nocalc']}"
+            grows.append({"analysis": what, "row": "study", "cohort_id": s["cohort_id"],
+                          "k": 1, "estimate": est, "ci_low": lo, "ci_high": hi, "pi_low": np.nan,
+                          "pi_high": np.nan, "tau2": np.nan, "i2": np.nan, "pvalue": np.nan,
+                          "note": note})  # fmt: skip
+        f = res.fit
+        grows.append({"analysis": what, "row": "pooled", "cohort_id": "",
+                      "k": res.k, "estimate": back(f.estimate) if f else np.nan,
+                      "ci_low": back(f.ci_low) if f else np.nan,
+                      "ci_high": back(f.ci_high) if f else np.nan,
+                      "pi_low": back(f.pi_low) if f else np.nan,
+                      "pi_high": back(f.pi_high) if f else np.nan,
+                      "tau2": f.tau2 if f else np.nan, "i2": f.i2 if f else np.nan,
+                      "pvalue": f.pvalue if f else np.nan,
+                      "note": res.note or "REML, Hartung-Knapp"})  # fmt: skip
+        for _, e in res.excluded.iterrows():
+            excl_rows.append((e["cohort_id"], e["study_id"], f"delay_groups_{what}", e["reason"]))
+    written.append(write_table(pd.DataFrame(grows), tdir / "delay_groups.csv"))
+
+    try:
+        fit = patient_level(patients)
+        c = fit.coef.reset_index()
+        c.insert(0, "status", "fitted")
+        c["n"] = fit.n
+        c["events"] = fit.events
+        c["n_clusters"] = fit.n_clusters
+        c["note"] = "; ".join(fit.notes)
+        ipd = c
+    except InsufficientDataError as err:
+        warnings.warn(f"patient-level model: {err}", UserWarning, stacklevel=2)
+        y = patients["calcinosis"].astype("boolean")
+        ipd = pd.DataFrame([{
+            "status": "not fitted", "term": "delay_months", "n": int(len(patients)),
+            "events": int(y.fillna(False).sum()),
+            "n_with_delay": int(patients["delay_months"].notna().sum()),
+            "n_clusters": int(patients["study_id"].nunique()), "note": str(err),
+        }])  # fmt: skip
+    written.append(write_table(ipd, tdir / "delay_ipd.csv"))
+
+    excl = pd.DataFrame(excl_rows, columns=["cohort_id", "study_id", "analysis", "reason"])
+    excl = excl.sort_values(["analysis", "cohort_id"], kind="stable").reset_index(drop=True)
+    written.append(write_table(excl, tdir / "delay_exclusions.csv"))
+    written += _figures(fits, md, orr, fdir)
+    return written
+
+
+def _figures(fits, md, orr, fdir) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .plots import style
+    from .plots.forest import forest_effects, forest_height
+    from .plots.meta import bubble
+
+    written: list[Path] = []
+    with style.context():
+        res = fits.get("all_delays")
+        if res is not None:
+            fig, ax = style.figure("single")
+            bubble(res.fit, ax=ax, labels=[_short(c) for c in res.data["cohort_id"]],
+                   xlabel="Mean diagnostic delay (months)",
+                   ylabel="Prevalence of calcinosis", scale="proportion")  # fmt: skip
+            written += style.save(fig, fdir / "delay_bubble")
+            plt.close(fig)
+        for res, name, kw in (
+            (md, "delay_forest_md", {"xlabel": "Mean difference in delay (months)", "null": 0.0}),
+            (orr, "delay_forest_or", {"xlabel": "Odds ratio of calcinosis", "log": True,
+                                      "null": 1.0, "ci": _reported_ci(orr)}),
+        ):  # fmt: skip
+            if res.k == 0:
+                continue
+            fig, ax = style.figure("double", forest_height(res.k, n_pooled=1))
+            forest_effects(res.studies["yi"], res.studies["vi"],
+                           labels=[_short(c) for c in res.studies["cohort_id"]], fit=res.fit,
+                           ax=ax, **kw)  # fmt: skip
+            written += style.save(fig, fdir / name)
+            plt.close(fig)
+    return written
+
+
+def _reported_ci(res):
+    if res.k == 0:
+        return None
+    return res.studies["or_ci_low"].to_numpy(float), res.studies["or_ci_high"].to_numpy(float)
+
+
+def _short(cid: str) -> str:
+    from .prevalence import _label
+
+    return _label(cid, None)
