@@ -138,7 +138,12 @@ def _pooled(sub: pd.DataFrame, level: float) -> tuple[float, float, float, float
         why = "did not converge" if not fit.converged else "has no finite standard error"
         return (np.nan,) * 4 + (f"GLMM {why} (sources with (nearly) all or no episodes "
                                 "regressed): not pooled",)  # fmt: skip
-    del caught
+    doubtful = [str(w.message) for w in caught if "implausibly large" in str(w.message)]
+    if doubtful:
+        # near-separation: the likelihood is flat in tau, so the pooled value means nothing
+        return (np.nan,) * 4 + ("GLMM between-source variance implausibly large "
+                                f"(tau^2 = {fit.tau2:.3g}; sources with all or no episodes "
+                                "regressed): not pooled",)  # fmt: skip
     expit = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
     return (float(expit(fit.estimate)), float(expit(fit.ci_low)), float(expit(fit.ci_high)),
             float(fit.tau2), note)  # fmt: skip
