@@ -1,4 +1,4 @@
-"""Command line: ``jdmstats run | validate | harmonise``.
+"""Command line: ``jdmstats run | report | validate | harmonise``.
 
 Bad data never produce a traceback: they are reported one problem per line (file, row,
 column, value, rule) and the command exits with status 1.
@@ -43,13 +43,31 @@ def cmd_harmonise(args) -> int:
     return 0
 
 
+def _headless() -> None:
+    """Draw figures off screen (the command line never opens a window)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
 def cmd_run(args) -> int:
     from .pipeline import run
 
+    _headless()
     only = [s for item in (args.only or []) for s in item.split(",") if s]
     files = run(data=args.data, out=args.out, only=only or None, quiet=args.quiet)
-    if not args.quiet:
+    if not args.quiet and sys.stderr.isatty():
         print(f"wrote {len(files)} file(s) under {Path(args.out).resolve()}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    _headless()
+    path = write_report(data=args.data, out=args.out, results=args.results, quiet=args.quiet)
+    if not args.quiet:
+        print(f"wrote {path.resolve()}", file=sys.stderr)
     return 0
 
 
@@ -64,9 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run every analysis; write tables/ and figures/")
     p.add_argument("--data", help="harmonised or extraction folder (default: bundled data)")
     p.add_argument("--out", default=".", help="output root for tables/ and figures/ (default: .)")
-    p.add_argument("--only", action="append", help="run only these steps (repeat or comma-separate)")
+    p.add_argument(
+        "--only", action="append", help="run only these steps (repeat or comma-separate)"
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="write one self-contained HTML report of every result")
+    p.add_argument("--data", help="harmonised or extraction folder (default: bundled data)")
+    p.add_argument("--out", default="report.html", help="HTML file (default: report.html)")
+    p.add_argument("--results", help="report on the outputs of an earlier `jdmstats run --out "
+                   "DIR` instead of running the analyses again")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="print nothing")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("validate", help="check extraction or harmonised files")
     p.add_argument("paths", nargs="+", help="files or folders")
@@ -75,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("harmonise", help="rebuild data/harmonised from data/extraction")
     p.add_argument("--extraction", help="extraction folder (default: the repository's)")
-    p.add_argument("--out", help="output folder (default: harmonised/ beside the extraction folder)")
+    p.add_argument(
+        "--out", help="output folder (default: harmonised/ beside the extraction folder)"
+    )
     p.add_argument("--search-log", help="search log CSV (default: search_log.csv beside it)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_harmonise)

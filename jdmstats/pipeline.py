@@ -1,30 +1,160 @@
 """The main job: every analysis on one harmonised data set, written to ``tables/`` and ``figures/``.
 
 ``jdmstats run`` calls :func:`run`. Each step is a function ``step(tables, out) -> list[Path]``
-registered in :data:`STEPS`; ``--only NAME`` runs one of them. Output is deterministic: tables
-are written with a fixed float format and row order, so two runs give byte-identical files.
+registered in :data:`STEPS` (``--only NAME`` runs some of them). A step receives the validated
+harmonised tables (:func:`jdmstats.datasets.load_all`) and the output root, writes its tables
+to ``out/tables`` and its figures to ``out/figures``, and returns the paths it wrote.
+
+Progress
+--------
+A step that runs a long loop (bootstrap, permutations) can show a bar on the terminal in either
+of two ways; both do nothing when progress is not shown (not a terminal, ``--quiet``, or a
+call outside ``jdmstats run``):
+
+* accept a ``progress`` keyword: ``def pipeline_step(tables, out, progress=None)``; it is then
+  called as ``progress(done, total, label)``;
+* or call :func:`progress` / iterate with :func:`track` from anywhere inside the step::
+
+      from jdmstats.pipeline import track
+      for b in track(range(n_boot), label="bootstrap"):
+          ...
+
+Reproducibility
+---------------
+Tables are written by :func:`write_table` with a fixed float format, LF line ends and the row
+order the step chose; figures by :func:`jdmstats.plots.style.save` (PDF without dates, fonts
+embedded). ``figures/MANIFEST.json`` records, for every file written, the step that wrote it,
+the SHA-256 of the harmonised data it was made from (:func:`data_fingerprint`), the jdmstats
+version and the SHA-256 of the file itself, plus the versions of the dependencies. Two runs on
+the same data with the same dependency versions give byte-identical files and manifest.
 
 Examples
 --------
 >>> from jdmstats import pipeline
->>> written = pipeline.run(out="/tmp/jdmstats-out", quiet=True)   # doctest: +SKIP
+>>> list(pipeline.STEPS)
+['descriptive', 'prevalence', 'delay', 'response', 'prisma']
+>>> written = pipeline.run(out="/tmp/jdmstats-out", only=["descriptive"], quiet=True)
+>>> [p.name for p in written][-2:]
+['warnings.csv', 'MANIFEST.json']
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
+import importlib
+import inspect
+import json
 import os
 import sys
 import tempfile
 import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 
+from .errors import JdmstatsError
+
 FLOAT_FORMAT = "%.10g"
+MANIFEST = "MANIFEST.json"
+DEPENDENCIES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "statsmodels",
+    "lifelines",
+    "matplotlib",
+    "fonttools",
+    "pillow",
+)
+"""Packages whose versions are recorded in the manifest (and in the HTML report)."""
+
+
+class StepError(JdmstatsError):
+    """One or more steps could not run (module missing or broken, or the step failed)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Progress
+# --------------------------------------------------------------------------------------------
+
+
+class Progress:
+    """Progress of one step: a line on a terminal, with a bar for long loops.
+
+    Call it as ``progress(done, total, label)``. When ``stream`` is ``None`` every call is a
+    no-op, so steps can report progress unconditionally.
+    """
+
+    def __init__(self, name: str, stream: TextIO | None = None, width: int = 24):
+        self.name = name
+        self.stream = stream
+        self.width = width
+        self._last = -1.0
+        self._drawn = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.stream is not None
+
+    def __call__(self, done: int, total: int, label: str = "") -> None:
+        if self.stream is None or total <= 0:
+            return
+        now = time.perf_counter()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        frac = min(max(done / total, 0.0), 1.0)
+        fill = int(round(frac * self.width))
+        bar = "#" * fill + "-" * (self.width - fill)
+        self.stream.write(f"\r  {self.name:<12} [{bar}] {done}/{total} {label}\x1b[K")
+        self.stream.flush()
+        self._drawn = True
+
+    def start(self) -> None:
+        if self.stream is not None:
+            self.stream.write(f"  {self.name:<12} ...")
+            self.stream.flush()
+
+    def finish(self, text: str) -> None:
+        if self.stream is not None:
+            self.stream.write(f"\r  {self.name:<12} {text}\x1b[K\n")
+            self.stream.flush()
+
+
+_CURRENT: contextvars.ContextVar[Progress | None] = contextvars.ContextVar("jdmstats_progress",
+                                                                          default=None)  # fmt: skip
+
+
+def progress(done: int, total: int, label: str = "") -> None:
+    """Report progress of the running step (a no-op outside ``jdmstats run``)."""
+    current = _CURRENT.get()
+    if current is not None:
+        current(done, total, label)
+
+
+def track(iterable: Iterable, total: int | None = None, label: str = "") -> Iterator:
+    """Iterate over ``iterable`` and report progress of the running step after each item."""
+    if total is None:
+        total = len(iterable)  # type: ignore[arg-type]
+    progress(0, total, label)
+    for i, item in enumerate(iterable, 1):
+        yield item
+        progress(i, total, label)
+
+
+# --------------------------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------------------------
 
 
 def write_table(df: pd.DataFrame, path: Path) -> Path:
     """Write a results table as CSV with LF line ends and a fixed float format."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False, lineterminator="\n", float_format=FLOAT_FORMAT)
     return path
@@ -38,7 +168,47 @@ def step_descriptive(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
             for name, df in descriptive.describe(tables).items()]  # fmt: skip
 
 
-STEPS = {"descriptive": step_descriptive}
+def step_prisma(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """PRISMA 2020 flow diagram and its counts, computed from the search log and the tables."""
+    from .plots import prisma
+
+    counts = prisma.prisma_counts(tables)
+    written = [write_table(prisma.counts_table(counts), out / "tables" / "prisma.csv")]
+    written += prisma.save_prisma(counts, out / "figures" / "prisma")
+    return written
+
+
+def _external(module: str, attribute: str = "pipeline_step") -> Callable[..., list[Path]]:
+    """A step that imports ``jdmstats.<module>`` only when it runs.
+
+    A missing or broken module makes this one step fail with a clear :class:`StepError`;
+    it never breaks ``import jdmstats.pipeline`` or the other steps.
+    """
+
+    def step(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> list[Path]:
+        try:
+            mod = importlib.import_module(f"{__package__}.{module}")
+            func = getattr(mod, attribute)
+        except Exception as exc:  # noqa: BLE001 - any import failure is reported the same way
+            raise StepError(f"step {module!r} is not available: jdmstats.{module}."
+                            f"{attribute} could not be loaded ({type(exc).__name__}: {exc})"
+                            ) from exc  # fmt: skip
+        if "progress" in inspect.signature(func).parameters:
+            return list(func(tables, out, progress=progress))
+        return list(func(tables, out))
+
+    step.__name__ = f"step_{module}"
+    step.__doc__ = f"``jdmstats.{module}.{attribute}(tables, out)``, imported when it runs."
+    return step
+
+
+STEPS: dict[str, Callable[..., list[Path]]] = {
+    "descriptive": step_descriptive,
+    "prevalence": _external("prevalence"),
+    "delay": _external("delay"),
+    "response": _external("response"),
+    "prisma": step_prisma,
+}
 """Analysis steps in the order ``jdmstats run`` runs them."""
 
 
@@ -61,12 +231,157 @@ def resolve_data(data: str | os.PathLike | None, workdir: Path) -> Path:
         return target
     from .errors import DataValidationError, Problem
 
-    raise DataValidationError([Problem(str(folder), "", "", "", "neither a harmonised folder "
-                                       "(studies.csv, ...) nor an extraction folder (*.yaml)")])
+    raise DataValidationError(
+        [
+            Problem(
+                str(folder),
+                "",
+                "",
+                "",
+                "neither a harmonised folder (studies.csv, ...) nor an extraction folder (*.yaml)",
+            )
+        ]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Manifest
+# --------------------------------------------------------------------------------------------
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_files(folder: str | os.PathLike) -> dict[str, str]:
+    """SHA-256 of every harmonised table (``*.csv`` of :data:`jdmstats.schema.TABLES`) in a folder."""
+    from . import schema
+
+    folder = Path(folder)
+    return {t.filename: sha256_file(folder / t.filename) for t in schema.TABLES.values()
+            if (folder / t.filename).exists()}  # fmt: skip
+
+
+def data_fingerprint(folder: str | os.PathLike) -> str:
+    """One SHA-256 for a harmonised data set: the hash of its tables' names and hashes.
+
+    Line ends and row order count: the harmonised CSVs are written deterministically by
+    ``jdmstats harmonise``, so the same data always give the same fingerprint.
+    """
+    text = "".join(f"{name} {h}\n" for name, h in sorted(data_files(folder).items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python (major.minor), the dependencies and jdmstats."""
+    from importlib import metadata
+
+    from . import __version__
+
+    out = {"python": "{}.{}".format(*sys.version_info[:2])}
+    for name in DEPENDENCIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            out[name] = "not installed"
+    out["jdmstats"] = __version__
+    return out
+
+
+def read_manifest(out: str | os.PathLike) -> dict:
+    """The manifest of an output root (``out/figures/MANIFEST.json``), or an empty one."""
+    path = Path(out) / "figures" / MANIFEST
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {"files": {}, "data": {}}
+
+
+def write_manifest(out: Path, entries: dict[str, dict], data: dict[str, dict],
+                   replace_steps: set[str] | None) -> Path:  # fmt: skip
+    """Write ``out/figures/MANIFEST.json``.
+
+    ``replace_steps`` None: the manifest describes exactly this run. Otherwise the entries of
+    those steps replace theirs in the existing manifest and the other steps' entries are kept.
+    """
+    from . import __version__
+
+    files: dict[str, dict] = {}
+    known: dict[str, dict] = {}
+    if replace_steps is not None:
+        old = read_manifest(out)
+        files = {k: v for k, v in old.get("files", {}).items()
+                 if v.get("step") not in replace_steps and (out / k).exists()}  # fmt: skip
+        known = dict(old.get("data", {}))
+    files.update(entries)
+    known.update(data)
+    used = {v["data_sha256"] for v in files.values()}
+    manifest = {
+        "about": "Files written by `jdmstats run`: the step that wrote each, the SHA-256 of the "
+                 "harmonised data it was made from (data_sha256, see `data`), the jdmstats "
+                 "version, and the SHA-256 of the file itself.",
+        "jdmstats_version": __version__,
+        "versions": versions(),
+        "data": {k: known[k] for k in sorted(used) if k in known},
+        "files": dict(sorted(files.items())),
+    }  # fmt: skip
+    path = out / "figures" / MANIFEST
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Run
+# --------------------------------------------------------------------------------------------
+
+NOTES = "warnings.csv"
+"""Warnings the steps raised (``step``, ``category``, ``message``), in ``out/tables``."""
+
+
+def write_notes(out: Path, notes: list[tuple[str, str, str]], replace_steps: set[str] | None
+                ) -> Path:  # fmt: skip
+    """Write the steps' warnings to ``out/tables/warnings.csv`` (merged with the warnings of
+    the steps not re-run when ``replace_steps`` is given)."""
+    path = out / "tables" / NOTES
+    rows = list(notes)
+    if replace_steps is not None and path.exists():
+        old = pd.read_csv(path, dtype=str, keep_default_na=False)
+        kept = [tuple(r) for r in old[["step", "category", "message"]].itertuples(index=False)
+                if r[0] not in replace_steps]  # fmt: skip
+        order = {n: i for i, n in enumerate(STEPS)}
+        rows = sorted(kept + rows, key=lambda r: order.get(r[0], len(order)))
+    return write_table(pd.DataFrame(rows, columns=["step", "category", "message"]), path)
+
+
+def _rel(path: Path, out: Path) -> str:
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), out.resolve())).as_posix()
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return Path(path).as_posix()
+
+
+@contextlib.contextmanager
+def _own_figures():
+    """Close the figures a step opened (and leave the caller's figures alone)."""
+    before = set()
+    if "matplotlib.pyplot" in sys.modules:
+        before = set(sys.modules["matplotlib.pyplot"].get_fignums())
+    try:
+        yield
+    finally:
+        if "matplotlib.pyplot" in sys.modules:
+            plt = sys.modules["matplotlib.pyplot"]
+            for num in set(plt.get_fignums()) - before:
+                plt.close(num)
 
 
 def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
-        quiet: bool = False) -> list[Path]:  # fmt: skip
+        quiet: bool = False, stream: TextIO | None = None) -> list[Path]:  # fmt: skip
     """Run the analyses and write their tables and figures under ``out``.
 
     Parameters
@@ -78,31 +393,105 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
     only : list of str, optional
         Names of :data:`STEPS` to run (default: all).
     quiet : bool
-        Print no progress. Progress is printed only when stderr is a terminal.
+        Print no progress. Progress is printed only when ``stream`` (default: stderr) is a
+        terminal.
+    stream : file, optional
+        Where progress goes (default ``sys.stderr``); progress is shown only on a terminal.
 
     Returns
     -------
     list of Path
-        Files written.
+        Files written, ``figures/MANIFEST.json`` last.
+
+    Raises
+    ------
+    DataValidationError
+        When the data break a rule (nothing is run).
+    StepError
+        When a step could not run; the other steps have run and the manifest lists their files.
     """
     from . import datasets
+    from .errors import DataValidationError
+    from .plots import style
 
     unknown = sorted(set(only or ()) - set(STEPS))
     if unknown:
         raise ValueError(f"unknown step(s) {', '.join(unknown)}; accepted: {', '.join(STEPS)}")
-    show = not quiet and sys.stderr.isatty()
+    stream = sys.stderr if stream is None else stream
+    show = not quiet and hasattr(stream, "isatty") and stream.isatty()
     out = Path(out)
     written: list[Path] = []
+    entries: dict[str, dict] = {}
+    failures: list[str] = []
+    notes: list[tuple[str, str, str]] = []
+    from . import __version__
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = resolve_data(data, Path(tmp))
         tables = datasets.load_all(folder)
+        fingerprint = data_fingerprint(folder)
+        data_info = {fingerprint: data_files(folder)}
         for name, step in STEPS.items():
             if only and name not in only:
                 continue
+            bar = Progress(name, stream if show else None)
+            bar.start()
             start = time.perf_counter()
-            files = step(tables, out)
+            token = _CURRENT.set(bar)
+            try:
+                with (
+                    style.context(),
+                    _own_figures(),
+                    warnings.catch_warnings(record=True) as caught,
+                ):
+                    warnings.simplefilter("always")
+                    if "progress" in inspect.signature(step).parameters:
+                        files = list(step(tables, out, progress=bar))
+                    else:
+                        files = list(step(tables, out))
+            except DataValidationError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported per step, the others still run
+                if os.environ.get("JDMSTATS_TRACEBACK"):
+                    raise
+                msg = str(exc) if isinstance(exc, StepError) else (
+                    f"step {name!r} failed: {type(exc).__name__}: {exc}")  # fmt: skip
+                failures.append(msg)
+                bar.finish(f"FAILED  {msg}")
+                continue
+            finally:
+                _CURRENT.reset(token)
+            for w in caught:
+                if not issubclass(w.category, UserWarning):
+                    continue  # library noise (deprecations, numpy floating-point notices)
+                row = (name, w.category.__name__, " ".join(str(w.message).split()))
+                if row not in notes:
+                    notes.append(row)
+            for f in files:
+                entries[_rel(f, out)] = {"step": name, "data_sha256": fingerprint,
+                                         "jdmstats_version": __version__,
+                                         "sha256": sha256_file(f)}  # fmt: skip
             written += files
+            n_fig = sum(1 for f in files if Path(f).suffix == ".pdf")
+            n_tab = sum(1 for f in files if Path(f).suffix == ".csv")
+            bar.finish(f"{n_tab:2d} table(s) {n_fig:2d} figure(s)  "
+                       f"{time.perf_counter() - start:6.2f} s")  # fmt: skip
             if show:
-                print(f"  {name:<20} {len(files):3d} file(s)  {time.perf_counter() - start:6.2f} s",
-                      file=sys.stderr)
+                for _, category, message in (r for r in notes if r[0] == name):
+                    stream.write(f"      {category}: {message}\n")
+        steps_run = [n for n in STEPS if not only or n in only]
+        notes_path = write_notes(out, notes, set(steps_run) if only else None)
+        entries[_rel(notes_path, out)] = {"step": "pipeline", "data_sha256": fingerprint,
+                                          "jdmstats_version": __version__,
+                                          "sha256": sha256_file(notes_path)}  # fmt: skip
+        written.append(notes_path)
+    replace = ({*only, "pipeline"}) if only else None
+    if replace is None and not failures:  # a full run: remove outputs it no longer makes
+        for rel in read_manifest(out).get("files", {}):
+            old = out / rel
+            if rel not in entries and old.is_file() and old.parent.name in ("figures", "tables"):
+                old.unlink()
+    written.append(write_manifest(out, entries, data_info, replace))
+    if failures:
+        raise StepError("; ".join(failures))
     return written

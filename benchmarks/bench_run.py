@@ -1,0 +1,76 @@
+"""Time a full regeneration (``jdmstats run``: every analysis and figure) against its floor.
+
+The floor is a fresh interpreter that only imports the dependencies the run needs (pandas,
+statsmodels, lifelines, matplotlib with pyplot); the target is a full run in under 3x that
+floor. Both are timed in this same run, as fresh processes, median of ``--repeat`` runs
+(default 3). Prints the times and the ratio; asserts nothing (tests never time things).
+
+Run: ``python benchmarks/bench_run.py [--repeat N] [--data DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+FLOOR = ("import pandas, statsmodels.api, lifelines, matplotlib; matplotlib.use('Agg'); "
+         "import matplotlib.pyplot")  # fmt: skip
+TARGET = 3.0
+
+
+def wall(cmd: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def step_times(data: str | None) -> dict[str, float]:
+    """Seconds per step of one in-process run (for the breakdown)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from jdmstats import datasets, pipeline
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tables = datasets.load_all(data)
+        for name, step in pipeline.STEPS.items():
+            start = time.perf_counter()
+            try:
+                step(tables, pipeline.Path(tmp))
+            except Exception as exc:  # noqa: BLE001
+                print(f"  {name}: failed ({exc})")
+            out[name] = time.perf_counter() - start
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--data", help="harmonised folder (default: the bundled data)")
+    args = parser.parse_args()
+    floor = wall([sys.executable, "-c", FLOOR], args.repeat)
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "jdmstats", "run", "--quiet", "--out", tmp]
+        if args.data:
+            cmd += ["--data", args.data]
+        full = wall(cmd, args.repeat)
+    print(f"import floor (pandas, statsmodels, lifelines, matplotlib): {floor:6.2f} s")
+    print(f"jdmstats run (all analyses and figures):                  {full:6.2f} s")
+    print("per step, in process:")
+    for name, t in step_times(args.data).items():
+        print(f"  {name:<12} {t:6.2f} s")
+    ratio = full / floor
+    verdict = "within" if ratio < TARGET else "over"
+    print(f"ratio: {ratio:.2f}x the import floor ({verdict} the {TARGET:.0f}x target)")
+
+
+if __name__ == "__main__":
+    main()

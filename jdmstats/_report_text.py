@@ -1,0 +1,428 @@
+"""Sentences of the HTML report, written from the numbers in the pipeline's tables.
+
+Like metafor's ``reporter()``: every number in a sentence is read from a results table
+(``tables/prevalence.csv`` and the others), so the text changes when the data change. A
+sentence whose table or column is missing is left out, never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+CAPTIONS = {
+    "prisma": "PRISMA 2020 flow diagram, computed from the search log and the inclusion decisions.",
+    "prevalence_forest": "Prevalence of calcinosis per cohort (Clopper-Pearson 95% CI) with the "
+                         "pooled estimate and the 95% prediction interval.",
+    "prevalence_forest_region": "Prevalence of calcinosis per cohort, by region, with a pooled "
+                                "estimate per region.",
+    "prevalence_bubble_year": "Meta-regression of logit prevalence on publication year (point "
+                              "size by weight) with its 95% confidence band.",
+    "prevalence_bubble_followup_months": "Meta-regression of logit prevalence on follow-up "
+                                         "(months), point size by weight, with its 95% "
+                                         "confidence band.",
+    "prevalence_bubble_delay_mean_months": "Meta-regression of logit prevalence on mean "
+                                           "diagnostic delay (months), point size by weight, "
+                                           "with its 95% confidence band.",
+    "delay_forest_or": "Odds ratios of calcinosis by diagnostic delay as reported by the "
+                       "sources.",
+    "prevalence_funnel": "Funnel plot of the cohort prevalences against sample size.",
+    "prevalence_leave1out": "Leave-one-out: pooled prevalence with each cohort omitted.",
+    "prevalence_baujat": "Baujat plot: contribution to heterogeneity against influence.",
+    "delay_bubble": "Meta-regression of logit prevalence on mean diagnostic delay (point size by "
+                    "weight) with its 95% confidence band.",
+    "response_forest": "Response of calcinosis per therapy class (any regression), with exact "
+                       "95% CIs and counts.",
+    "time_to_regression": "Time to regression per therapy class (Turnbull or Kaplan-Meier) with "
+                          "the number at risk.",
+    "swimmer": "Every patient's therapy courses over time, coloured by class, marked where "
+               "regression was first seen.",
+}  # fmt: skip
+
+TABLE_TITLES = {
+    "prevalence": "Pooled prevalence, one row per model",
+    "prevalence_subgroups": "Prevalence by subgroup, with the test for subgroup differences",
+    "prevalence_metareg": "Meta-regression of logit prevalence",
+    "prevalence_small_study": "Small-study effects",
+    "prevalence_leave1out": "Leave-one-out",
+    "prevalence_cohorts": "Cohorts in the prevalence analysis",
+    "prevalence_exclusions": "Cohorts left out of the primary prevalence analysis",
+    "delay_metareg": "Meta-regression of logit prevalence on diagnostic delay",
+    "delay_groups": "Delay by calcinosis group: mean differences and odds ratios",
+    "delay_ipd": "Patient-level logistic regression of calcinosis on delay",
+    "delay_cohorts": "Cohorts reporting diagnostic delay",
+    "delay_exclusions": "Records left out of the delay analyses",
+    "response_by_class": "Response per therapy class",
+    "response_exclusions": "Therapy courses left out of the response analyses",
+    "time_to_regression": "Time to regression per therapy class",
+    "time_to_regression_models": "Models of time to regression",
+    "time_to_regression_tests": "Tests of time to regression",
+    "prisma": "PRISMA 2020 counts",
+    "studies_by_country": "Sources by country",
+    "studies_by_decade": "Sources by decade of publication",
+    "case_patients": "Case patients",
+    "episodes_by_class": "Therapy courses per class",
+    "warnings": "Warnings raised by the analyses",
+}
+
+MODEL_NAMES = {
+    "glmm_primary": "binomial-normal GLMM (primary)",
+    "iv_logit_reml_knha": "inverse-variance logit, REML, Hartung-Knapp",
+    "iv_freeman_tukey_reml_knha": "Freeman-Tukey, REML, Hartung-Knapp (flagged)",
+    "glmm_excluding_abstract_only": "GLMM excluding abstract-only sources",
+    "glmm_excluding_at_diagnosis": "GLMM excluding counts at diagnosis",
+}
+
+
+def caption(stem: str) -> str:
+    """Caption of a figure file (its stem without suffix)."""
+    return CAPTIONS.get(stem, stem.replace("_", " ").capitalize() + ".")
+
+
+def table_title(name: str) -> str:
+    return TABLE_TITLES.get(name, name.replace("_", " ").capitalize())
+
+
+# --------------------------------------------------------------------------------------------
+# Number formatting
+# --------------------------------------------------------------------------------------------
+
+
+def _ok(x) -> bool:
+    try:
+        return x is not None and not (isinstance(x, str)) and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def pct(x, digits: int = 1) -> str:
+    return f"{100 * float(x):.{digits}f}%" if _ok(x) else "not estimable"
+
+
+def num(x, digits: int = 2) -> str:
+    return f"{float(x):.{digits}f}" if _ok(x) else "not estimable"
+
+
+def pval(p) -> str:
+    if not _ok(p):
+        return "p not available"
+    p = float(p)
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _ci(lo, hi, f=pct) -> str:
+    if _ok(lo) and _ok(hi):
+        return f"95% CI {f(lo)} to {f(hi)}"
+    return "CI not estimable"
+
+
+def _get(row, col, default=None):
+    if row is None or col not in row.index:
+        return default
+    v = row[col]
+    return default if (isinstance(v, float) and math.isnan(v)) else v
+
+
+def _row(df: pd.DataFrame | None, col: str, value) -> pd.Series | None:
+    if df is None or col not in df.columns:
+        return None
+    hit = df[df[col].astype(str) == str(value)]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _int(x) -> str:
+    return f"{int(x):,}" if _ok(x) else "?"
+
+
+# --------------------------------------------------------------------------------------------
+# Question by question
+# --------------------------------------------------------------------------------------------
+
+
+def prevalence_text(t: dict[str, pd.DataFrame]) -> str:
+    prev = t.get("prevalence")
+    if prev is None or prev.empty:
+        return ""
+    out = []
+    main = _row(prev, "model", "glmm_primary")
+    if main is None:
+        main = prev.iloc[0]
+    label = MODEL_NAMES.get(str(_get(main, "model")), str(_get(main, "model")))
+    out.append(f"Primary analysis ({label}): pooled prevalence of calcinosis "
+               f"{pct(_get(main, 'estimate'))} ({_ci(_get(main, 'ci_low'), _get(main, 'ci_high'))}) "
+               f"from {_int(_get(main, 'k'))} cohorts with {_int(_get(main, 'n_patients'))} children, "
+               f"{_int(_get(main, 'n_calcinosis'))} of them with calcinosis; tau² = "
+               f"{num(_get(main, 'tau2'), 3)}, I² = {num(_get(main, 'i2'), 1)}%; the 95% prediction "
+               f"interval for a new cohort runs from {pct(_get(main, 'pi_low'))} to "
+               f"{pct(_get(main, 'pi_high'))}.")  # fmt: skip
+    others = [r for _, r in prev.iterrows() if _get(r, "model") != _get(main, "model")]
+    if others:
+        bits = [f"{MODEL_NAMES.get(str(_get(r, 'model')), str(_get(r, 'model')))}: "
+                f"{pct(_get(r, 'estimate'))} ({_ci(_get(r, 'ci_low'), _get(r, 'ci_high'))}; "
+                f"k = {_int(_get(r, 'k'))})" for r in others]  # fmt: skip
+        out.append("Sensitivity analyses gave " + "; ".join(bits) + ".")
+    sub = t.get("prevalence_subgroups")
+    if sub is not None and not sub.empty and "variable" in sub.columns:
+        bits = []
+        for var, g in sub.groupby("variable", sort=False):
+            r = g.iloc[0]
+            if _ok(_get(r, "q_between")):
+                bits.append(f"{str(var).replace('_', ' ')} (Q = {num(_get(r, 'q_between'), 1)} on "
+                            f"{_int(_get(r, 'q_df'))} df, {pval(_get(r, 'q_pvalue'))})")  # fmt: skip
+        if bits:
+            out.append("Tests for subgroup differences: " + "; ".join(bits) + ".")
+    mr = t.get("prevalence_metareg")
+    if mr is not None and not mr.empty and "moderator" in mr.columns:
+        bits = [f"{str(_get(r, 'moderator')).replace('_', ' ')} ({_get(r, 'unit', '')}, k = "
+                f"{_int(_get(r, 'k'))}): {num(_get(r, 'estimate'), 3)} on the logit scale "
+                f"({_ci(_get(r, 'ci_low'), _get(r, 'ci_high'), lambda x: num(x, 3))}), "
+                f"{pval(_get(r, 'pvalue'))}, permutation {pval(_get(r, 'pvalue_perm'))}"
+                for _, r in mr.iterrows()]  # fmt: skip
+        out.append("Meta-regression: " + "; ".join(bits) + ".")
+    ss = t.get("prevalence_small_study")
+    if ss is not None and not ss.empty and "test" in ss.columns:
+        bits = [f"{str(_get(r, 'test')).replace('_', ' ')} {pval(_get(r, 'pvalue'))}"
+                + (" (flagged: misleading for proportions)" if "FLAGGED" in str(_get(r, "note", ""))
+                   else "") for _, r in ss.iterrows()]  # fmt: skip
+        out.append("Small-study effects: " + "; ".join(bits) + ".")
+    loo = t.get("prevalence_leave1out")
+    if loo is not None and "estimate" in loo.columns and len(loo):
+        est = pd.to_numeric(loo["estimate"], errors="coerce")
+        out.append(f"Omitting one cohort at a time, the pooled prevalence ranged from "
+                   f"{pct(est.min())} to {pct(est.max())}.")  # fmt: skip
+    return " ".join(out)
+
+
+def delay_text(t: dict[str, pd.DataFrame]) -> str:
+    out = []
+    mr = t.get("delay_metareg")
+    if mr is not None and not mr.empty:
+        for _, r in mr.iterrows():
+            orr = _get(r, "odds_ratio_per_month")
+            lo, hi = _get(r, "ci_low"), _get(r, "ci_high")
+            if not _ok(orr) and _ok(_get(r, "estimate")):
+                orr = math.exp(float(_get(r, "estimate")))
+            ci = _ci(math.exp(lo) if _ok(lo) else None, math.exp(hi) if _ok(hi) else None,
+                     lambda x: num(x, 2))  # fmt: skip
+            out.append(f"Meta-regression of logit prevalence on mean delay "
+                       f"({str(_get(r, 'analysis', '')).replace('_', ' ')}, k = {_int(_get(r, 'k'))}):"
+                       f" odds ratio {num(orr, 2)} per month of delay ({ci}), "
+                       f"{pval(_get(r, 'pvalue'))}, permutation {pval(_get(r, 'pvalue_perm'))}"
+                       f" ({_int(_get(r, 'n_perm'))} permutations).")  # fmt: skip
+    gr = t.get("delay_groups")
+    if gr is not None and not gr.empty and "row" in gr.columns:
+        for _, r in gr[gr["row"].astype(str) == "pooled"].iterrows():
+            what = str(_get(r, "analysis", "")).replace("_", " ")
+            if _ok(_get(r, "estimate")):
+                out.append(f"Pooled {what}: {num(_get(r, 'estimate'))} "
+                           f"({_ci(_get(r, 'ci_low'), _get(r, 'ci_high'), num)}; k = "
+                           f"{_int(_get(r, 'k'))}).")  # fmt: skip
+            else:
+                out.append(f"Pooled {what}: {_get(r, 'note', 'not estimable')} "
+                           f"(k = {_int(_get(r, 'k'))}).")  # fmt: skip
+    ipd = t.get("delay_ipd")
+    if ipd is not None and not ipd.empty:
+        r = ipd.iloc[0]
+        if str(_get(r, "status", "")).startswith("not"):
+            out.append(f"Patient-level regression: not fitted: {_get(r, 'note', '')}.")
+        else:
+            rows = ipd[ipd.get("term", pd.Series(dtype=str)).astype(str) == "delay_months"]
+            r = rows.iloc[0] if len(rows) else r
+            est = _get(r, "odds_ratio", _get(r, "estimate"))
+            out.append(f"Patient-level Firth logistic regression ({_int(_get(r, 'n'))} patients): "
+                       f"{_get(r, 'term', 'delay')} {num(est)} "
+                       f"({_ci(_get(r, 'ci_low'), _get(r, 'ci_high'), num)}).")  # fmt: skip
+    return " ".join(out)
+
+
+def response_text(t: dict[str, pd.DataFrame]) -> str:
+    out = []
+    rb = t.get("response_by_class")
+    if rb is not None and not rb.empty and "class" in rb.columns:
+        allr = _row(rb, "class", "all")
+        if allr is not None:
+            out.append(
+                f"Across all therapy courses with a stated response, calcinosis regressed "
+                f"(partly or completely) in {_int(_get(allr, 'any_regression'))} of "
+                f"{_int(_get(allr, 'episodes'))} ({pct(_get(allr, 'estimate'))}, "
+                f"{_ci(_get(allr, 'ci_low'), _get(allr, 'ci_high'))}); complete regression "
+                f"in {_int(_get(allr, 'complete'))}. Pooled across sources (GLMM, random "
+                f"effect per source): {pct(_get(allr, 'pooled_estimate'))} "
+                f"({_ci(_get(allr, 'pooled_ci_low'), _get(allr, 'pooled_ci_high'))})."
+            )
+        bits = [f"{str(_get(r, 'class')).replace('_', ' ')} {_int(_get(r, 'any_regression'))}/"
+                f"{_int(_get(r, 'episodes'))} ({pct(_get(r, 'estimate'), 0)}, "
+                f"{_ci(_get(r, 'ci_low'), _get(r, 'ci_high'), lambda x: pct(x, 0))})"
+                for _, r in rb.iterrows() if str(_get(r, "class")) != "all"]  # fmt: skip
+        if bits:
+            out.append("By class (any regression / courses): " + "; ".join(bits) + ".")
+    tt = t.get("time_to_regression")
+    if tt is not None and not tt.empty and "class" in tt.columns:
+        timed = pd.to_numeric(tt.get("episodes_timed"), errors="coerce").fillna(0)
+        events = pd.to_numeric(tt.get("events"), errors="coerce").fillna(0)
+        with_median = [r for _, r in tt.iterrows() if _ok(_get(r, "median"))]
+        out.append(f"Time to regression could be analysed for {_int(timed.sum())} courses with a "
+                   f"usable time ({_int(events.sum())} regressions observed).")  # fmt: skip
+        if with_median:
+            out.append("Median time to regression: " + "; ".join(
+                f"{str(_get(r, 'class')).replace('_', ' ')} {num(_get(r, 'median'), 1)} months"
+                for r in with_median) + ".")  # fmt: skip
+        else:
+            out.append("No therapy class had enough timed courses for a median time to "
+                       "regression.")  # fmt: skip
+    return " ".join(out)
+
+
+def descriptive_text(t: dict[str, pd.DataFrame]) -> str:
+    bc = t.get("studies_by_country")
+    ep = t.get("episodes_by_class")
+    out = []
+    if bc is not None and not bc.empty and "sources" in bc.columns:
+        out.append(f"{_int(bc['sources'].sum())} sources from {_int(bc['country'].nunique())} "
+                   f"countries: {_int(bc['cohorts'].sum())} cohorts with "
+                   f"{_int(bc['cohort_children'].sum())} children, and "
+                   f"{_int(bc['case_patients'].sum())} case patients.")  # fmt: skip
+    if ep is not None and not ep.empty and "episodes" in ep.columns:
+        out.append(f"{_int(ep['episodes'].sum())} therapy courses in {len(ep)} classes.")
+    return " ".join(out)
+
+
+def prisma_text(t: dict[str, pd.DataFrame]) -> str:
+    pr = t.get("prisma")
+    if pr is None or pr.empty:
+        return ""
+    n = dict(zip(pr["item"].astype(str), pr["n"], strict=False))
+    return (f"{_int(n.get('queries'))} logged queries returned {_int(n.get('records found'))} "
+            f"records; {_int(n.get('records screened'))} were screened, "
+            f"{_int(n.get('reports assessed for eligibility'))} assessed for eligibility and "
+            f"{_int(n.get('reports excluded'))} excluded with a logged reason. "
+            f"{_int(n.get('sources included'))} sources are included "
+            f"({_int(n.get('sources from the logged searches'))} from the logged searches, "
+            f"{_int(n.get('sources identified by other methods'))} by other methods).")  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Methods and results paragraphs
+# --------------------------------------------------------------------------------------------
+
+
+def methods_text(t: dict[str, pd.DataFrame]) -> str:
+    s = []
+    prev = t.get("prevalence")
+    if prev is not None and not prev.empty:
+        models = set(prev["model"].astype(str)) if "model" in prev.columns else set()
+        s.append("The prevalence of calcinosis was pooled across the cohorts included in the "
+                 "primary analysis (overlapping cohorts counted once) with a binomial-normal "
+                 "generalised linear mixed model (logit link, random intercept per cohort, "
+                 "maximum likelihood with adaptive Gauss-Hermite quadrature, no continuity "
+                 "correction). Heterogeneity is reported as tau², I² and a 95% prediction "
+                 "interval.")  # fmt: skip
+        if len(models) > 1:
+            s.append("Sensitivity analyses: " + ", ".join(
+                MODEL_NAMES.get(m, m.replace("_", " ")) for m in prev["model"].astype(str)
+                if m != "glmm_primary") + ".")  # fmt: skip
+    if t.get("prevalence_subgroups") is not None:
+        vars_ = t["prevalence_subgroups"].get("variable", pd.Series(dtype=str)).astype(str)
+        s.append("Subgroups (" + ", ".join(dict.fromkeys(v.replace("_", " ") for v in vars_))
+                 + ") were compared with a test for subgroup differences.")  # fmt: skip
+    if t.get("prevalence_metareg") is not None or t.get("delay_metareg") is not None:
+        s.append("Meta-regressions of logit prevalence used REML with the Hartung-Knapp "
+                 "adjustment and permutation p-values.")  # fmt: skip
+    if t.get("prevalence_small_study") is not None:
+        s.append("Small-study effects were assessed against sample size (the logit-versus-SE "
+                 "funnel misleads for proportions).")  # fmt: skip
+    if t.get("delay_groups") is not None or t.get("delay_ipd") is not None:
+        s.append("Diagnostic delay was related to calcinosis at the study level (means, with "
+                 "medians converted to means), by pooling group differences and reported odds "
+                 "ratios, and at the patient level by Firth-penalised logistic regression where "
+                 "the outcome varies.")  # fmt: skip
+    if t.get("response_by_class") is not None:
+        s.append(
+            "Responses to each therapy class are proportions of courses with any "
+            "regression, with Clopper-Pearson 95% CIs and a binomial GLMM with a random "
+            "effect per source; classes with fewer than 3 courses are shown, not tested."
+        )
+    if t.get("time_to_regression") is not None:
+        s.append("Time to regression runs from the start of each therapy course: interval-"
+                 "censored when regression was first seen at a visit, right-censored at the last "
+                 "follow-up without regression (Turnbull and Kaplan-Meier estimators, Weibull and "
+                 "Cox models with errors clustered by source and patient).")  # fmt: skip
+    return " ".join(s) or "No analysis results were found."
+
+
+def results_text(t: dict[str, pd.DataFrame]) -> str:
+    s = []
+    prev = t.get("prevalence")
+    main = _row(prev, "model", "glmm_primary")
+    if main is not None:
+        s.append(
+            f"Calcinosis affected {pct(_get(main, 'estimate'))} of children with JDM "
+            f"({_ci(_get(main, 'ci_low'), _get(main, 'ci_high'))}; "
+            f"{_int(_get(main, 'k'))} cohorts, {_int(_get(main, 'n_patients'))} children), "
+            f"with a 95% prediction interval of {pct(_get(main, 'pi_low'))} to "
+            f"{pct(_get(main, 'pi_high'))} (I² = {num(_get(main, 'i2'), 0)}%)."
+        )
+    mr = t.get("delay_metareg")
+    if mr is not None and not mr.empty:
+        r = mr.iloc[0]
+        orr = _get(r, "odds_ratio_per_month")
+        if not _ok(orr) and _ok(_get(r, "estimate")):
+            orr = math.exp(float(_get(r, "estimate")))
+        lo, hi = _get(r, "ci_low"), _get(r, "ci_high")
+        s.append(f"Across {_int(_get(r, 'k'))} cohorts, each month of mean diagnostic delay "
+                 f"changed the odds of calcinosis by a factor of {num(orr)} "
+                 f"({_ci(math.exp(lo) if _ok(lo) else None, math.exp(hi) if _ok(hi) else None, num)}"
+                 f"; permutation {pval(_get(r, 'pvalue_perm'))}).")  # fmt: skip
+    ipd = t.get("delay_ipd")
+    if ipd is not None and not ipd.empty and str(_get(ipd.iloc[0], "status", "")).startswith("not"):
+        s.append("Patient-level data could not test the association: every case patient has "
+                 "calcinosis.")  # fmt: skip
+    rb = t.get("response_by_class")
+    allr = _row(rb, "class", "all")
+    if allr is not None:
+        s.append(f"Calcinosis regressed in {_int(_get(allr, 'any_regression'))} of "
+                 f"{_int(_get(allr, 'episodes'))} therapy courses with a stated response "
+                 f"({pct(_get(allr, 'estimate'))}), completely in {_int(_get(allr, 'complete'))}; "
+                 "these case reports cannot attribute regression to one therapy.")  # fmt: skip
+    return " ".join(s) or "No analysis results were found."
+
+
+def paragraphs(t: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Methods, results and per-question paragraphs from the results tables (by table name)."""
+    out = {"methods": methods_text(t), "results": results_text(t)}
+    for key, func in (("prevalence", prevalence_text), ("delay", delay_text),
+                      ("response", response_text), ("descriptive", descriptive_text),
+                      ("prisma", prisma_text)):  # fmt: skip
+        try:
+            txt = func(t)
+        except Exception as exc:  # noqa: BLE001 - a surprising table must not sink the report
+            txt = f"(The summary sentence could not be written: {type(exc).__name__}: {exc}.)"
+        if txt:
+            out[key] = txt
+    return out
+
+
+def data_counts(data: dict[str, pd.DataFrame]) -> str:
+    """A sentence of counts and gaps generated from the harmonised tables."""
+    st = data.get("studies", pd.DataFrame())
+    co = data.get("cohorts", pd.DataFrame())
+    pa = data.get("patients", pd.DataFrame())
+    ep = data.get("episodes", pd.DataFrame())
+    bits = [f"{len(st)} sources"]
+    if "source_level" in st.columns:
+        abstract = int((st["source_level"].astype(str) == "abstract").sum())
+        bits.append(f"{abstract} of them read as abstract only")
+    if len(co):
+        prim = int(co["include_primary"].fillna(False).astype(bool).sum())
+        delay = int(co["delay_months"].notna().sum()) if "delay_months" in co.columns else 0
+        bits.append(f"{len(co)} cohorts ({prim} in the primary prevalence analysis, {delay} "
+                    "reporting a diagnostic delay)")  # fmt: skip
+    if len(pa):
+        bits.append(f"{len(pa)} case patients")
+    if len(ep):
+        timed = int((ep["censoring"].astype(str) != "none").sum()) if "censoring" in ep else 0
+        stated = int((ep["response"].astype(str) != "not_stated").sum())
+        bits.append(f"{len(ep)} therapy courses ({stated} with a stated response, {timed} with "
+                    "a usable time to regression)")  # fmt: skip
+    return "The data hold " + ", ".join(bits) + "."

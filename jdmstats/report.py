@@ -1,0 +1,391 @@
+"""``jdmstats report``: one self-contained HTML page with every result of ``jdmstats run``.
+
+The report reads what the pipeline wrote (the interface between the two is the output folder):
+``tables/*.csv``, the PNG figures in ``figures/`` and ``figures/MANIFEST.json``, which says
+which step wrote each file, from which data (SHA-256) and with which versions. It adds a
+methods paragraph and a results paragraph written from the fitted numbers in those tables (in
+the spirit of metafor's ``reporter()``), the data's provenance and known gaps, and the
+versions used. Figures are embedded as base64 PNG, so the file can be mailed or archived on
+its own; nothing is loaded from the network. The page carries no date, so the same results
+give the same file.
+
+Examples
+--------
+>>> from jdmstats import report
+>>> path = report.write_report(out="/tmp/jdmstats-report.html")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from . import _report_text as text
+
+__all__ = ["build_html", "write_report", "QUESTIONS"]
+
+QUESTIONS = (
+    ("prevalence", "Question 1. How common is calcinosis?"),
+    ("delay", "Question 2. Is diagnostic delay associated with calcinosis?"),
+    ("response", "Question 3. How often and how fast does calcinosis regress under each therapy?"),
+    ("descriptive", "The evidence: sources, case patients and therapy courses"),
+    ("prisma", "Search and selection (PRISMA 2020)"),
+)
+"""Report sections: the pipeline step whose files each shows, and its heading."""
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:62rem;
+margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.5}
+h1{font-size:1.7rem;margin-bottom:.2rem}h2{border-bottom:2px solid #0072B2;padding-bottom:.2rem;
+margin-top:2.5rem}h3{margin-top:1.6rem}
+p.lead{color:#444}nav ol{columns:2}
+figure{margin:1.2rem 0;text-align:center}figure img{max-width:100%;height:auto;
+border:1px solid #ddd}figcaption{font-size:.9rem;color:#444}
+.table-wrap{overflow-x:auto;margin:.8rem 0 1.2rem}
+table.results{border-collapse:collapse;font-size:.82rem;font-variant-numeric:tabular-nums}
+table.results th,table.results td{border-bottom:1px solid #ddd;padding:.2rem .5rem;
+text-align:right;vertical-align:top}
+table.results th{background:#f2f6fa}
+table.results td:first-child,table.results th:first-child{text-align:left}
+caption{caption-side:top;text-align:left;font-weight:600;padding:.3rem 0}
+.note{background:#fff8e5;border-left:4px solid #E69F00;padding:.5rem .8rem}
+.muted{color:#666;font-size:.9rem}code{background:#f4f4f4;padding:0 .2rem}
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the pipeline's outputs
+# --------------------------------------------------------------------------------------------
+
+
+def _read_tables(results: Path) -> dict[str, pd.DataFrame]:
+    folder = results / "tables"
+    return {p.stem: pd.read_csv(p, keep_default_na=True) for p in sorted(folder.glob("*.csv"))}
+
+
+def _files_by_step(manifest: dict, results: Path) -> dict[str, dict[str, list[str]]]:
+    """``{step: {"figures": [png paths], "tables": [table names]}}`` in the manifest's order."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for rel, info in manifest.get("files", {}).items():
+        step = info.get("step", "other")
+        entry = out.setdefault(step, {"figures": [], "tables": []})
+        path = Path(rel)
+        if path.suffix == ".png" and (results / rel).exists():
+            entry["figures"].append(rel)
+        elif path.suffix == ".csv" and path.parent.name == "tables":
+            entry["tables"].append(path.stem)
+    return out
+
+
+def _png_data_uri(path: Path, max_width: int = 1600) -> tuple[str, int, int, float]:
+    """A PNG as a data URI, downscaled to ``max_width`` pixels (deterministically).
+
+    Returns the URI, its pixel size and the figure's printed width in inches (at 300 dpi).
+    """
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.load()
+        w, h = im.size
+        inches = w / 300.0
+        if w > max_width:
+            h = round(h * max_width / w)
+            w = max_width
+            im = im.convert("RGBA").resize((w, h), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        im.save(buf, format="PNG", optimize=True)
+    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return uri, w, h, inches
+
+
+FIGURE_ORDER = ("forest", "funnel", "bubble", "leave1out", "baujat", "time_to_regression",
+                "swimmer")  # fmt: skip
+"""Figures of a section are shown in this order of name fragments (then alphabetically)."""
+
+
+def _figure_key(rel: str) -> tuple[int, str]:
+    stem = Path(rel).stem
+    hits = [i for i, frag in enumerate(FIGURE_ORDER) if frag in stem]
+    return (hits[0] if hits else len(FIGURE_ORDER), stem)
+
+
+# --------------------------------------------------------------------------------------------
+# HTML pieces
+# --------------------------------------------------------------------------------------------
+
+
+def _fmt_cell(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if v == int(v) and abs(v) < 1e9:
+            return f"{int(v)}"
+        return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
+    return str(v)
+
+
+def table_html(df: pd.DataFrame, caption: str, max_rows: int = 200) -> str:
+    """A DataFrame as an HTML table (numbers to 4 significant digits, blanks for missing)."""
+    shown = df.head(max_rows)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt_cell(v))}</td>" for v in row) + "</tr>"
+                   for row in shown.itertuples(index=False))  # fmt: skip
+    more = ""
+    if len(df) > max_rows:
+        more = f'<p class="muted">First {max_rows} of {len(df)} rows; all in the CSV.</p>'
+    return (f'<div class="table-wrap"><table class="results" data-table="{html.escape(caption)}">'
+            f"<caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>{more}")  # fmt: skip
+
+
+def figure_html(path: Path, caption: str) -> str:
+    uri, w, h, inches = _png_data_uri(path)
+    shown = round(inches * 140)  # on screen: about 1.5x the printed size
+    return (f'<figure><img src="{uri}" width="{w}" height="{h}" style="width:{shown}px" '
+            f'alt="{html.escape(caption)}" '
+            f'data-figure="{html.escape(path.name)}"><figcaption>{html.escape(caption)}'
+            f"</figcaption></figure>")  # fmt: skip
+
+
+def markdown_html(md: str) -> str:
+    """Minimal Markdown (headings, lists, paragraphs, code, bold, links) to HTML."""
+
+    def inline(s: str) -> str:
+        s = html.escape(s)
+        s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
+        s = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", s)
+        s = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r'<a href="\2">\1</a>', s)
+        return s
+
+    out, para, items, in_code = [], [], [], False
+    code: list[str] = []
+
+    def flush():
+        if para:
+            out.append(f"<p>{inline(' '.join(para))}</p>")
+            para.clear()
+        if items:
+            out.append("<ul>" + "".join(f"<li>{inline(i)}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    for line in md.splitlines():
+        if line.startswith("```"):
+            if in_code:
+                out.append(f"<pre>{html.escape(chr(10).join(code))}</pre>")
+                code.clear()
+            else:
+                flush()
+            in_code = not in_code
+            continue
+        if in_code:
+            code.append(line)
+            continue
+        m = re.match(r"^(#{1,6})\s+(.*)", line)
+        if m:
+            flush()
+            level = min(len(m.group(1)) + 2, 6)
+            out.append(f"<h{level}>{inline(m.group(2))}</h{level}>")
+        elif re.match(r"^\s*([-*]|\d+\.)\s+", line):
+            if para:
+                flush()
+            items.append(re.sub(r"^\s*([-*]|\d+\.)\s+", "", line))
+        elif not line.strip():
+            flush()
+        elif items and line.startswith("  "):
+            items[-1] += " " + line.strip()
+        else:
+            para.append(line.strip())
+    flush()
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+
+
+def _data_readme(data_folder: Path | None) -> Path | None:
+    if data_folder is None:
+        return None
+    for candidate in (data_folder / "README.md", data_folder.parent / "README.md"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _provenance_html(tables: dict[str, pd.DataFrame], data: dict[str, pd.DataFrame] | None,
+                     readme: Path | None, manifest: dict) -> str:  # fmt: skip
+    parts = []
+    if readme is not None:
+        parts.append(f'<p class="muted">From <code>{html.escape(readme.name)}</code> of the data '
+                     "folder:</p>")  # fmt: skip
+        parts.append(markdown_html(readme.read_text(encoding="utf-8")))
+    parts.append("<h3>Counts generated from the data</h3>")
+    parts.append(f"<p>{html.escape(text.data_counts(data))}</p>" if data else
+                 "<p>The harmonised tables were not available to the report.</p>")  # fmt: skip
+    if data and "exclusions" in data and len(data["exclusions"]):
+        ex = data["exclusions"]
+        summary = (ex.assign(reason=ex["reason"].astype(str)).groupby(["analysis", "reason"],
+                   observed=True).size().rename("records").reset_index()
+                   .sort_values(["analysis", "records", "reason"], ascending=[True, False, True],
+                                kind="stable"))  # fmt: skip
+        parts.append(table_html(summary, "Records left out of an analysis, by reason "
+                                "(exclusions.csv)"))  # fmt: skip
+    notes = tables.get("warnings")
+    if notes is not None and len(notes):
+        parts.append("<h3>Warnings raised by the analyses</h3>")
+        parts.append(table_html(notes, "Warnings (tables/warnings.csv)"))
+    data_hashes = manifest.get("data", {})
+    if data_hashes:
+        rows = [(h[:16], name, fh[:16]) for h, files in data_hashes.items()
+                for name, fh in files.items()]  # fmt: skip
+        parts.append(
+            table_html(
+                pd.DataFrame(rows, columns=["data_sha256", "table", "sha256"]),
+                "Data the results were made from (SHA-256, first 16 digits)",
+            )
+        )
+    return "\n".join(parts)
+
+
+def _versions_html(manifest: dict) -> str:
+    from .pipeline import versions
+
+    now = versions()
+    made = manifest.get("versions", {})
+    rows = [(k, made.get(k, ""), now.get(k, "")) for k in now]
+    df = pd.DataFrame(rows, columns=["package", "results made with", "report made with"])
+    return table_html(df, "Versions")
+
+
+def build_html(results: str | os.PathLike, data: str | os.PathLike | None = None) -> str:
+    """Build the report's HTML from a pipeline output folder.
+
+    Parameters
+    ----------
+    results : path-like
+        Output root of ``jdmstats run`` (with ``tables/`` and ``figures/MANIFEST.json``).
+    data : path-like, optional
+        The harmonised folder the results were made from (default: the bundled data); used
+        for the provenance section (its README and counts).
+
+    Returns
+    -------
+    str
+        A complete HTML document.
+    """
+    from . import __version__, datasets
+    from .pipeline import read_manifest
+
+    results = Path(results)
+    manifest = read_manifest(results)
+    if not manifest.get("files"):
+        raise FileNotFoundError(f"{results / 'figures' / 'MANIFEST.json'} not found or empty: "
+                                "run `jdmstats run --out DIR` first")  # fmt: skip
+    tables = _read_tables(results)
+    folder = Path(data) if data is not None else datasets.data_dir()
+    try:
+        harmonised = datasets.load_all(folder)
+    except Exception:  # noqa: BLE001 - the report still shows the results
+        harmonised = None
+    by_step = _files_by_step(manifest, results)
+    sections, toc = [], []
+    paragraphs = text.paragraphs(tables)
+    toc.append('<li><a href="#summary">Methods and results in brief</a></li>')
+    sections.append(
+        '<section id="summary"><h2>Methods and results in brief</h2>'
+        f"<h3>Methods</h3><p>{html.escape(paragraphs['methods'])}</p>"
+        f"<h3>Results</h3><p>{html.escape(paragraphs['results'])}</p></section>"
+    )
+    for step, heading in QUESTIONS:
+        files = by_step.get(step, {"figures": [], "tables": []})
+        body = []
+        if step in paragraphs:
+            body.append(f"<p>{html.escape(paragraphs[step])}</p>")
+        if not files["figures"] and not files["tables"]:
+            body.append('<p class="note">This step produced no output in these results '
+                        "(it was not run, or it failed).</p>")  # fmt: skip
+        for rel in sorted(files["figures"], key=_figure_key):
+            body.append(figure_html(results / rel, text.caption(Path(rel).stem)))
+        for name in files["tables"]:
+            if name in tables:
+                body.append(table_html(tables[name], f"{text.table_title(name)} "
+                                       f"(tables/{name}.csv)"))  # fmt: skip
+        toc.append(f'<li><a href="#{step}">{html.escape(heading)}</a></li>')
+        sections.append(f'<section id="{step}"><h2>{html.escape(heading)}</h2>'
+                        + "\n".join(body) + "</section>")  # fmt: skip
+    readme = _data_readme(folder)
+    toc.append('<li><a href="#provenance">Data provenance and known gaps</a></li>')
+    sections.append(
+        '<section id="provenance"><h2>Data provenance and known gaps</h2>'
+        + _provenance_html(tables, harmonised, readme, manifest)
+        + "</section>"
+    )
+    toc.append('<li><a href="#versions">Versions</a></li>')
+    sections.append('<section id="versions"><h2>Versions</h2>' + _versions_html(manifest)
+                    + "</section>")  # fmt: skip
+    fingerprint = ", ".join(h[:16] for h in manifest.get("data", {})) or "unknown"
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<title>jdmstats report: calcinosis in juvenile dermatomyositis</title>"
+        f"<style>{CSS}</style></head><body>"
+        "<header><h1>Calcinosis in juvenile dermatomyositis: pooled evidence</h1>"
+        f'<p class="lead">Report of <code>jdmstats run</code> (jdmstats {html.escape(__version__)}'
+        f"); data SHA-256 {html.escape(fingerprint)}&hellip;. Every number below is read from the "
+        "tables the analyses wrote; the figures are the same files as in <code>figures/</code>."
+        "</p></header>"
+        f"<nav><h2>Contents</h2><ol>{''.join(toc)}</ol></nav>"
+        + "\n".join(sections)
+        + "</body></html>\n"
+    )  # fmt: skip
+
+
+def write_report(data: str | os.PathLike | None = None, out: str | os.PathLike = "report.html",
+                 results: str | os.PathLike | None = None, quiet: bool = True) -> Path:  # fmt: skip
+    """Write the HTML report.
+
+    Parameters
+    ----------
+    data : path-like, optional
+        Harmonised or extraction folder (default: the bundled data).
+    out : path-like
+        The HTML file to write.
+    results : path-like, optional
+        Output root of an earlier ``jdmstats run`` to report on. By default the analyses are
+        run into a temporary folder first.
+    quiet : bool
+        Passed to :func:`jdmstats.pipeline.run`.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    from . import pipeline
+
+    out = Path(out)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = pipeline.resolve_data(data, Path(tmp) / "data")
+        if results is None:
+            results = Path(tmp) / "results"
+            try:
+                pipeline.run(data=folder, out=results, quiet=quiet)
+            except pipeline.StepError as exc:  # report what did run; the page says what did not
+                import warnings
+
+                warnings.warn(f"report made from incomplete results: {exc}", stacklevel=2)
+        page = build_html(results, data=folder)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out

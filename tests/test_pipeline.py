@@ -1,0 +1,158 @@
+"""The pipeline: step registry, progress, reproducibility, manifest and failing steps."""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from jdmstats import datasets, pipeline
+
+FAST = ["descriptive", "prisma"]
+
+
+class Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}  # fmt: skip
+
+
+def test_steps_in_order():
+    assert list(pipeline.STEPS) == ["descriptive", "prevalence", "delay", "response", "prisma"]
+
+
+def test_two_runs_are_byte_identical(tmp_path):
+    a = pipeline.run(out=tmp_path / "a", only=FAST, quiet=True)
+    pipeline.run(out=tmp_path / "b", only=FAST, quiet=True)
+    fa, fb = _files(tmp_path / "a"), _files(tmp_path / "b")
+    assert fa == fb
+    assert {"figures/prisma.pdf", "figures/prisma.png", "tables/prisma.csv",
+            "figures/MANIFEST.json"} <= set(fa)  # fmt: skip
+    assert a[-1].name == "MANIFEST.json"
+    pdf = fa["figures/prisma.pdf"]
+    assert b"CreationDate" not in pdf and b"/FontFile2" in pdf  # no date; TrueType embedded
+
+
+def test_manifest_records_data_hash_and_version(tmp_path):
+    from jdmstats import __version__
+
+    pipeline.run(out=tmp_path, only=FAST, quiet=True)
+    manifest = json.loads((tmp_path / "figures" / "MANIFEST.json").read_text())
+    fingerprint = pipeline.data_fingerprint(datasets.data_dir())
+    assert set(manifest["data"]) == {fingerprint}
+    assert "studies.csv" in manifest["data"][fingerprint]
+    entry = manifest["files"]["figures/prisma.pdf"]
+    assert entry["step"] == "prisma" and entry["data_sha256"] == fingerprint
+    assert entry["jdmstats_version"] == __version__
+    assert entry["sha256"] == pipeline.sha256_file(tmp_path / "figures" / "prisma.pdf")
+    assert manifest["versions"]["matplotlib"]
+
+
+def test_only_keeps_the_other_steps_in_the_manifest(tmp_path):
+    pipeline.run(out=tmp_path, only=["prisma"], quiet=True)
+    pipeline.run(out=tmp_path, only=["descriptive"], quiet=True)
+    files = json.loads((tmp_path / "figures" / "MANIFEST.json").read_text())["files"]
+    steps = {v["step"] for v in files.values()}
+    assert {"prisma", "descriptive"} <= steps
+
+
+def test_data_fingerprint_changes_with_the_data(tmp_path):
+    import shutil
+
+    copy = tmp_path / "h"
+    shutil.copytree(datasets.data_dir(), copy)
+    before = pipeline.data_fingerprint(copy)
+    with open(copy / "studies.csv", "a", encoding="utf-8") as fh:
+        fh.write("\n")
+    assert pipeline.data_fingerprint(copy) != before
+
+
+def test_progress_on_a_terminal_one_line_per_step_and_a_bar(tmp_path, monkeypatch):
+    def slow(tables, out):
+        for _ in pipeline.track(range(5), label="bootstrap"):
+            pass
+        return []
+
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive,
+                                            "slow": slow})  # fmt: skip
+    tty = Tty()
+    pipeline.run(out=tmp_path, stream=tty)
+    lines = [seg for line in tty.getvalue().split("\n") for seg in line.split("\r")]
+    assert any("descriptive" in s and "4 table(s)" in s for s in lines)
+    assert any("[" in s and "5/5 bootstrap" in s for s in lines)  # the bar reached the end
+    assert tty.getvalue().count("\n") == 2  # one finished line per step
+
+
+@pytest.mark.parametrize("quiet, stream", [(True, Tty()), (False, io.StringIO())])
+def test_quiet_or_not_a_terminal_prints_nothing(tmp_path, quiet, stream):
+    pipeline.run(out=tmp_path, only=["descriptive"], quiet=quiet, stream=stream)
+    assert stream.getvalue() == ""
+
+
+def test_progress_keyword_is_passed_to_steps_that_accept_it(tmp_path, monkeypatch):
+    seen = []
+
+    def step(tables, out, progress=None):
+        seen.append(progress)
+        progress(1, 2, "half")
+        return []
+
+    monkeypatch.setattr(pipeline, "STEPS", {"s": step})
+    pipeline.run(out=tmp_path, quiet=True)
+    assert isinstance(seen[0], pipeline.Progress) and not seen[0].enabled
+
+
+def test_missing_module_is_a_clear_error_for_that_step_only(tmp_path, monkeypatch):
+    steps = {"descriptive": pipeline.step_descriptive,
+             "ghost": pipeline._external("no_such_module")}  # fmt: skip
+    monkeypatch.setattr(pipeline, "STEPS", steps)
+    with pytest.raises(pipeline.StepError, match=r"step 'no_such_module' is not available.*"
+                       r"jdmstats\.no_such_module"):  # fmt: skip
+        pipeline.run(out=tmp_path, quiet=True)
+    files = json.loads((tmp_path / "figures" / "MANIFEST.json").read_text())["files"]
+    assert "tables/case_patients.csv" in files  # the other step ran and is recorded
+
+
+def test_step_warnings_are_written_to_a_table(tmp_path, monkeypatch):
+    def noisy(tables, out):
+        warnings.warn("k = 1: heterogeneity undefined", UserWarning, stacklevel=1)
+        warnings.warn("library noise", DeprecationWarning, stacklevel=1)
+        return []
+
+    monkeypatch.setattr(pipeline, "STEPS", {"noisy": noisy})
+    pipeline.run(out=tmp_path, quiet=True)
+    text = (tmp_path / "tables" / "warnings.csv").read_text()
+    assert "noisy,UserWarning,k = 1: heterogeneity undefined" in text
+    assert "library noise" not in text
+
+
+def test_unknown_step_lists_the_accepted_ones(tmp_path):
+    with pytest.raises(ValueError, match="accepted: descriptive, prevalence"):
+        pipeline.run(out=tmp_path, only=["prevalance"])
+
+
+def test_extraction_folder_is_harmonised_first(tmp_path, source, write_source):
+    write_source(source)
+    pipeline.run(data=tmp_path / "extraction", out=tmp_path / "o", only=FAST, quiet=True)
+    prisma = (tmp_path / "o" / "tables" / "prisma.csv").read_text()
+    assert "sources included,1" in prisma
+
+
+def test_full_run_removes_outputs_it_no_longer_makes(tmp_path, monkeypatch):
+    def old(tables, out):
+        return [pipeline.write_table(tables["studies"].head(1), out / "tables" / "gone.csv")]
+
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive, "old": old})
+    pipeline.run(out=tmp_path, quiet=True)
+    (tmp_path / "tables" / "mine.csv").write_text("not made by jdmstats\n")
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive})
+    pipeline.run(out=tmp_path, quiet=True)
+    assert not (tmp_path / "tables" / "gone.csv").exists()
+    assert (tmp_path / "tables" / "mine.csv").exists()  # never listed in a manifest: kept

@@ -1,0 +1,171 @@
+"""The HTML report: sentences from the numbers, self-contained page, checked in a real browser.
+
+The browser test runs Debian's Chromium headless. Without Chromium it is skipped with the
+reason, except when the environment variable CI is "true": then it fails, so that CI really
+runs it (``.ci/run`` installs Chromium).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from jdmstats import _report_text as text
+from jdmstats import pipeline, report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """Outputs of a full ``jdmstats run``: the committed ones when present, else a fresh run."""
+    if (ROOT / "figures" / "MANIFEST.json").exists() and (ROOT / "tables").is_dir():
+        return ROOT
+    out = tmp_path_factory.mktemp("results")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    pipeline.run(out=out, quiet=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def page(results, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    return report.write_report(results=results, out=path)
+
+
+def _expected(results: Path) -> tuple[set[str], set[str]]:
+    manifest = json.loads((results / "figures" / "MANIFEST.json").read_text())
+    figs = {Path(k).name for k in manifest["files"] if k.endswith(".png")}
+    tabs = {Path(k).stem for k in manifest["files"] if k.startswith("tables/")}
+    return figs, tabs
+
+
+def test_page_is_self_contained_and_has_every_figure_and_table(page, results):
+    html = page.read_text(encoding="utf-8")
+    figs, tabs = _expected(results)
+    assert set(re.findall(r'data-figure="([^"]+)"', html)) == figs
+    shown = set(re.findall(r'data-table="[^"]*\(tables/([^"]+)\.csv\)"', html))
+    assert tabs <= shown
+    assert not re.search(
+        r'(src|href)="(https?:)?//', html.split("</header>")[1].split('id="provenance"')[0]
+    )  # no external resource before the provenance links
+    assert "<script" not in html
+    for section in ("Methods and results in brief", "Question 1", "Question 2", "Question 3",
+                    "PRISMA 2020", "Data provenance and known gaps", "Versions"):  # fmt: skip
+        assert section in html
+    for package in ("numpy", "scipy", "pandas", "statsmodels", "lifelines", "matplotlib",
+                    "python", "jdmstats"):  # fmt: skip
+        assert f"<td>{package}</td>" in html
+
+
+def test_report_is_reproducible(results, tmp_path):
+    a = report.write_report(results=results, out=tmp_path / "a.html")
+    b = report.write_report(results=results, out=tmp_path / "b.html")
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_results_paragraph_uses_the_fitted_numbers():
+    tables = {
+        "prevalence": pd.DataFrame({
+            "model": ["glmm_primary", "iv_logit_reml_knha"], "k": [34, 34],
+            "n_patients": [2162, 2162], "n_calcinosis": [491, 491],
+            "estimate": [0.2624, 0.2794], "ci_low": [0.2035, 0.2180], "ci_high": [0.3314, 0.3504],
+            "pi_low": [0.0579, 0.0738], "pi_high": [0.6732, 0.6538], "tau2": [0.774, 0.579],
+            "i2": [87.9, 84.5]}),
+        "response_by_class": pd.DataFrame({
+            "class": ["bisphosphonate", "all"], "episodes": [5, 26], "any_regression": [4, 17],
+            "complete": [0, 1], "estimate": [0.8, 0.654], "ci_low": [0.284, 0.443],
+            "ci_high": [0.995, 0.828]}),
+    }  # fmt: skip
+    p = text.paragraphs(tables)
+    assert (
+        "26.2% of children with JDM (95% CI 20.3% to 33.1%; 34 cohorts, 2,162 children)"
+        in (p["results"])
+    )
+    assert "prediction interval of 5.8% to 67.3%" in p["results"]
+    assert "17 of 26 therapy courses" in p["results"]
+    assert "tau² = 0.774, I² = 87.9%" in p["prevalence"]
+    assert "inverse-variance logit, REML, Hartung-Knapp: 27.9%" in p["prevalence"]
+    assert "bisphosphonate 4/5 (80%" in p["response"]
+    assert "binomial-normal" in p["methods"]
+
+
+def test_missing_tables_leave_sentences_out():
+    p = text.paragraphs({})
+    assert p["results"] == "No analysis results were found."
+    assert "prevalence" not in p
+
+
+def test_markdown_to_html():
+    out = report.markdown_html("# Data\n\nSome `code` and **bold**.\n\n- one\n- two\n")
+    assert "<h3>Data</h3>" in out and "<code>code</code>" in out and "<b>bold</b>" in out
+    assert "<ul><li>one</li><li>two</li></ul>" in out
+
+
+def test_report_without_results_says_what_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="jdmstats run"):
+        report.build_html(tmp_path)
+
+
+# --------------------------------------------------------------------------------------------
+# A real browser
+# --------------------------------------------------------------------------------------------
+
+CHECK = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images), ok = 0;
+  imgs.forEach(function (i) {
+    var loaded = i.complete && i.naturalWidth > 0;
+    i.setAttribute('data-loaded', loaded ? 'yes' : 'no');
+    if (loaded) { ok += 1; }
+  });
+  document.body.setAttribute('data-images', imgs.length);
+  document.body.setAttribute('data-images-ok', ok);
+  document.body.setAttribute('data-tables', document.querySelectorAll('table.results').length);
+});
+</script>"""
+
+
+def _chromium() -> str | None:
+    for name in ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def test_report_in_headless_chromium(page, results, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium not found but CI=true: install Debian's chromium package")
+        pytest.skip("Chromium not installed (apt-get install chromium); the browser check is "
+                    "skipped outside CI")  # fmt: skip
+    checked = tmp_path / "checked.html"
+    checked.write_text(page.read_text(encoding="utf-8").replace("</body>", CHECK + "</body>"),
+                       encoding="utf-8")  # fmt: skip
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
+           "--virtual-time-budget=10000", "--dump-dom", checked.as_uri()]  # fmt: skip
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    dom = r.stdout
+    assert "data-images=" in dom, f"no DOM from Chromium (exit {r.returncode}): {r.stderr[-2000:]}"
+    figs, tabs = _expected(results)
+    n_img = int(re.search(r'data-images="(\d+)"', dom).group(1))
+    n_ok = int(re.search(r'data-images-ok="(\d+)"', dom).group(1))
+    n_tab = int(re.search(r'data-tables="(\d+)"', dom).group(1))
+    assert n_img == len(figs) > 0
+    assert n_ok == n_img, re.findall(r'data-figure="([^"]+)"[^>]*data-loaded="no"', dom)
+    assert n_tab >= len(tabs)
+    loaded = set(re.findall(r'data-figure="([^"]+)"[^>]*data-loaded="yes"', dom))
+    assert loaded == figs
