@@ -10,9 +10,7 @@ Usage (from the repository root)::
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,28 +18,21 @@ if str(ROOT) not in sys.path:  # runnable from a fresh clone without installing
     sys.path.insert(0, str(ROOT))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data", default=None, help="harmonised or extraction folder (default: the bundled data)"
-    )
-    parser.add_argument(
-        "--out",
-        default=str(ROOT),
-        help="output root for tables/ and figures/ (default: the repository)",
-    )
-    args = parser.parse_args(argv)
+def summary(out: Path) -> None:
+    import pandas as pd
 
-    from jdmstats import datasets, pipeline, response
-
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = pipeline.resolve_data(args.data, Path(tmp))
-        tables = datasets.load_all(folder)
-        written = response.pipeline_step(tables, Path(args.out))
-    for path in written:
-        print(path)
-    return 0
+    for _, r in pd.read_csv(out / "tables" / "response_by_class.csv").iterrows():
+        est = (
+            ""
+            if pd.isna(r["estimate"])
+            else (
+                f"{100 * r['estimate']:.0f}% (95% CI {100 * r['ci_low']:.0f}-{100 * r['ci_high']:.0f})"
+            )
+        )
+        print(f"{r['class']:<26} {r['any_regression']:>3}/{r['episodes']:<3} regressed {est}")
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from jdmstats.pipeline import script_main
+
+    raise SystemExit(script_main("response", __doc__, summary=summary))

@@ -495,3 +495,41 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
     if failures:
         raise StepError("; ".join(failures))
     return written
+
+
+def script_main(step: str, doc: str, argv: list[str] | None = None, summary=None) -> int:
+    """Entry point shared by the per-question scripts in ``analyses/``.
+
+    Parses ``--data``, ``--out`` (default: the repository root, else the current folder) and
+    ``--quiet``, runs the one pipeline ``step`` through :func:`run` (so the manifest and
+    ``warnings.csv`` stay consistent with ``jdmstats run``), prints the step's warnings as
+    notes and then ``summary(out)``, the step's headline numbers.
+    """
+    import argparse
+
+    repo = Path(__file__).resolve().parent.parent
+    default_out = repo if (repo / "data" / "extraction").is_dir() else Path.cwd()
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--data", default=None,
+                    help="harmonised or extraction folder (default: the bundled data)")  # fmt: skip
+    ap.add_argument("--out", default=str(default_out), help="output root (tables/ and figures/)")
+    ap.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    args = ap.parse_args(argv)
+    from .errors import DataValidationError
+
+    try:
+        files = run(data=args.data, out=args.out, only=[step], quiet=args.quiet)
+    except DataValidationError as exc:
+        for p in exc.problems:
+            print(p, file=sys.stderr)
+        return 1
+    if not args.quiet:
+        notes = Path(args.out) / "tables" / NOTES
+        if notes.exists():
+            for _, row in pd.read_csv(notes).iterrows():
+                if row["step"] == step:
+                    print(f"note: {row['message']}", file=sys.stderr)
+        if summary is not None:
+            summary(Path(args.out))
+        print(f"wrote {len(files)} files under {args.out}")
+    return 0
