@@ -58,3 +58,16 @@ def mc_tol(p: float, n_iter: int = 1000) -> float:
     ``n_iter`` permutations each, different random streams): 4.5 Monte Carlo SDs."""
     p = min(max(float(p), 0.01), 0.99)
     return 4.5 * (2 * p * (1 - p) / n_iter) ** 0.5
+
+
+def cohorts_frame(rows, n_patients: int = 20, n_calcinosis: int = 5):
+    """A minimal cohorts table, typed like the loader's, from a list of dicts of overrides."""
+    from jdmstats import schema
+    from jdmstats.datasets import to_frame
+
+    base = {"n_patients": n_patients, "n_calcinosis": n_calcinosis, "include_primary": True,
+            "calcinosis_timing": "cumulative", "year": 2010, "region": "europe",
+            "design": "retrospective_cohort", "source_level": "abstract", "locator": "x"}  # fmt: skip
+    recs = [dict(base, cohort_id=f"Author{2000 + i}", study_id=f"Author{2000 + i}", **r)
+            for i, r in enumerate(rows)]  # fmt: skip
+    return to_frame(schema.COHORTS, recs)

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from _analyses_reference import checked_reference, mc_tol, rel
+from _analyses_reference import checked_reference, cohorts_frame, mc_tol, rel
 
 from jdmstats import datasets, delay
 from jdmstats.errors import InsufficientDataError
@@ -20,18 +20,7 @@ def ref_and_tables():
 
 
 def _cohorts(rows):
-    from jdmstats import schema
-    from jdmstats.datasets import to_frame
-
-    base = {"n_patients": 40, "n_calcinosis": 10, "include_primary": True,
-            "calcinosis_timing": "cumulative", "year": 2010, "region": "europe",
-            "design": "retrospective_cohort", "source_level": "abstract", "locator": "x"}  # fmt: skip
-    recs = []
-    for i, r in enumerate(rows):
-        rec = dict(base, cohort_id=f"Author{2000 + i}", study_id=f"Author{2000 + i}")
-        rec.update(r)
-        recs.append(rec)
-    return to_frame(schema.COHORTS, recs)
+    return cohorts_frame(rows, n_patients=40, n_calcinosis=10)
 
 
 # --------------------------------------------------------------------------- reference

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from _analyses_reference import checked_reference, mc_tol, rel
+from _analyses_reference import checked_reference, cohorts_frame, mc_tol, rel
 
 from jdmstats import datasets, prevalence
 from jdmstats.errors import InsufficientDataError
@@ -27,19 +27,7 @@ def models(ref_and_tables):
 
 
 def _cohorts(rows):
-    """A minimal cohorts table (typed like the loader's) from a list of dicts."""
-    from jdmstats import schema
-    from jdmstats.datasets import to_frame
-
-    base = {"study_id": None, "n_patients": 20, "n_calcinosis": 5, "include_primary": True,
-            "calcinosis_timing": "cumulative", "year": 2010, "region": "europe",
-            "design": "retrospective_cohort", "source_level": "abstract", "locator": "x"}  # fmt: skip
-    recs = []
-    for i, r in enumerate(rows):
-        rec = dict(base, cohort_id=f"Author{2000 + i}", study_id=f"Author{2000 + i}")
-        rec.update(r)
-        recs.append(rec)
-    return to_frame(schema.COHORTS, recs)
+    return cohorts_frame(rows)
 
 
 # --------------------------------------------------------------------------- reference
@@ -228,7 +216,7 @@ def test_pipeline_step_writes_tables_and_figures(tmp_path):
 
 
 def test_pipeline_step_with_no_cohorts(tmp_path):
-    c = _cohorts([]) if False else _cohorts([{"include_primary": False}])
+    c = _cohorts([{"include_primary": False}])
     tables = {"cohorts": c, "patients": datasets.load_patients()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

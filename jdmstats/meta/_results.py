@@ -34,6 +34,12 @@ class ResultMixin:
     def summary(self):  # pragma: no cover - every subclass implements it
         raise NotImplementedError
 
+    def _one_row(self, names, index: str):
+        """A one-row DataFrame of the named fields (the usual body of ``summary()``)."""
+        import pandas as pd
+
+        return pd.DataFrame({n: [getattr(self, n)] for n in names}, index=pd.Index([index]))
+
     def to_dict(self) -> dict[str, Any]:
         """Return every declared field as plain Python objects (lists, floats, str)."""
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}

@@ -103,29 +103,11 @@ class GLMMResult(ResultMixin):
 
     def summary(self):
         """One-row DataFrame: estimate, se, statistic, pvalue, CI, PI, tau2, I2, H2, tests."""
-        import pandas as pd
-
-        return pd.DataFrame(
-            {
-                "estimate": [self.estimate],
-                "se": [self.se],
-                "statistic": [self.statistic],
-                "pvalue": [self.pvalue],
-                "ci_low": [self.ci_low],
-                "ci_high": [self.ci_high],
-                "pi_low": [self.pi_low],
-                "pi_high": [self.pi_high],
-                "tau2": [self.tau2],
-                "i2": [self.i2],
-                "h2": [self.h2],
-                "qe_wald": [self.qe_wald],
-                "qe_wald_pvalue": [self.qe_wald_pvalue],
-                "qe_lrt": [self.qe_lrt],
-                "qe_lrt_pvalue": [self.qe_lrt_pvalue],
-                "k": [self.k],
-            },
-            index=pd.Index(["intrcpt"]),
-        )
+        return self._one_row(
+            ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high",
+             "tau2", "i2", "h2", "qe_wald", "qe_wald_pvalue", "qe_lrt", "qe_lrt_pvalue", "k"),
+            "intrcpt",
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         stat = "t" if self.test == "t" else "z"

@@ -156,27 +156,11 @@ class RMAResult(ResultMixin):
 
     def summary(self):
         """One-row DataFrame: pooled estimate, test, CI, PI and heterogeneity."""
-        import pandas as pd
-
-        return pd.DataFrame(
-            {
-                "k": [self.k],
-                "estimate": [self.estimate],
-                "se": [self.se],
-                "statistic": [self.statistic],
-                "pvalue": [self.pvalue],
-                "ci_low": [self.ci_low],
-                "ci_high": [self.ci_high],
-                "pi_low": [self.pi_low],
-                "pi_high": [self.pi_high],
-                "tau2": [self.tau2],
-                "i2": [self.i2],
-                "h2": [self.h2],
-                "q": [self.q],
-                "q_pvalue": [self.q_pvalue],
-            },
-            index=[f"{self.method} ({self.test})"],
-        )
+        return self._one_row(
+            ("k", "estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low",
+             "pi_high", "tau2", "i2", "h2", "q", "q_pvalue"),
+            f"{self.method} ({self.test})",
+        )  # fmt: skip
 
     def confint(self):
         """Q-profile confidence intervals for tau^2, tau, I^2 (%) and H^2 (metafor ``confint``).
