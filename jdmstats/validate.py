@@ -9,9 +9,8 @@ with the key ``"_origin"`` holding ``(file, row)`` for the report.
 
 Examples
 --------
->>> from jdmstats import validate
->>> problems = validate.validate_path("data/harmonised")   # doctest: +SKIP
->>> problems
+>>> from jdmstats import datasets, validate
+>>> validate.validate_path(datasets.data_dir())   # the bundled harmonised tables are clean
 []
 """
 
