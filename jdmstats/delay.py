@@ -124,6 +124,16 @@ def delay_means(cohorts: pd.DataFrame) -> pd.DataFrame:
         ``delay_spread``, ``delay_low_months``, ``delay_high_months``, ``delay_definition``,
         ``delay_mean_months``, ``delay_sd_months`` (estimated), ``conversion``,
         ``usable_mean``; one row per cohort of the input (NaN when no delay is reported).
+
+    Examples
+    --------
+    >>> from jdmstats import datasets, delay
+    >>> cohorts = datasets.load_cohorts()
+    >>> means = delay.delay_means(cohorts)
+    >>> len(means) == len(cohorts)
+    True
+    >>> set(means.loc[means["delay_reported_months"].isna(), "conversion"])
+    {'not reported'}
     """
     c = cohorts.reset_index(drop=True)
     conv = _convert("delay", c, c["n_patients"])
@@ -143,6 +153,15 @@ def group_delays(cohorts: pd.DataFrame) -> pd.DataFrame:
     Returns one row per cohort reporting either group: ``n_calc``, ``mean_calc``, ``sd_calc``,
     ``conversion_calc`` and the same for ``nocalc``, and ``usable`` (both groups with a mean
     or converted median, an SD and a size).
+
+    Examples
+    --------
+    >>> from jdmstats import datasets, delay
+    >>> groups = delay.group_delays(datasets.load_cohorts())
+    >>> list(groups.columns[-2:])
+    ['usable', 'reason']
+    >>> bool((groups.loc[~groups["usable"], "reason"] != "").all())  # unusable rows say why
+    True
     """
     c = cohorts.reset_index(drop=True)
     has = c["delay_calc_months"].notna() | c["delay_nocalc_months"].notna()
@@ -242,6 +261,15 @@ def delay_metaregression(
     t-test on k - 2 df (Knapp & Hartung 2003) and the permutation test of Higgins & Thompson
     (2004), as ``metafor::rma(yi, vi, mods = ~ delay, test = "knha")`` and ``permutest``.  A
     study-level slope describes cohorts, not children: it is open to ecological bias.
+
+    Examples
+    --------
+    >>> from jdmstats import datasets, delay
+    >>> res = delay.delay_metaregression(datasets.load_cohorts(), n_iter=100)
+    >>> list(res.fit.coef.index), res.fit.k == len(res.data), res.strict
+    (['intrcpt', 'delay_mean_months'], True, False)
+    >>> set(res.excluded["reason"])
+    {'diagnostic delay not reported'}
     """
     from .prevalence import analysis_set, metaregression
 
@@ -297,6 +325,18 @@ def group_mean_difference(cohorts: pd.DataFrame, level: float = 0.95) -> PooledR
     difference (escalc ``MD``).  Others are listed in ``excluded`` with the reason.  With one
     usable source its difference is reported without pooling (a warning says so); with none,
     ``fit`` is None and ``note`` explains.
+
+    Examples
+    --------
+    No bundled source reports both groups with SDs, so nothing is pooled:
+
+    >>> import warnings
+    >>> from jdmstats import datasets, delay
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     md = delay.group_mean_difference(datasets.load_cohorts())
+    >>> md.k, md.fit is None, md.note
+    (0, True, 'not estimable: no source reports the data needed')
     """
     from .meta.effects import escalc
 
@@ -320,6 +360,18 @@ def pooled_odds_ratio(cohorts: pd.DataFrame, level: float = 0.95) -> PooledResul
     default 0.95) are pooled by REML with Hartung-Knapp.  ORs with different contrasts (per
     month, per year, above/below a cut-off) are not on the same scale: when they differ a
     warning and the ``note`` say so.
+
+    Examples
+    --------
+    One bundled source reports an odds ratio, so it is shown as reported, not pooled:
+
+    >>> import warnings
+    >>> from jdmstats import datasets, delay
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     res = delay.pooled_odds_ratio(datasets.load_cohorts())
+    >>> res.k, res.fit is None, res.note
+    (1, True, 'one source only: reported as it is, not pooled')
     """
     from scipy import stats
 
@@ -383,6 +435,16 @@ def patient_level(patients: pd.DataFrame, level: float = 0.95):
         and case series select children *because* they have calcinosis, so they cannot show
         whether delay is associated with it; no model is fitted.  Also when fewer than 10
         patients have a stated delay.
+
+    Examples
+    --------
+    Every bundled patient (from case reports and case series) has calcinosis:
+
+    >>> from jdmstats import datasets, delay
+    >>> delay.patient_level(datasets.load_patients())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    jdmstats.errors.InsufficientDataError: all ... patients have calcinosis ...
     """
     from .firth import firth_logit
 
@@ -424,6 +486,20 @@ def pipeline_step(tables: dict, out) -> list[Path]:
     pooled mean differences and odds ratios, or why none could be pooled), ``delay_ipd.csv``
     (the Firth model, or a row stating why no model was fitted), ``delay_cohorts.csv`` (every
     delay with its conversion) and ``delay_exclusions.csv``.
+
+    Examples
+    --------
+    One cohort (fast: too few for a model or a figure); every table is still written:
+
+    >>> import tempfile, warnings, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from jdmstats import datasets, delay
+    >>> one = {"cohorts": datasets.load_cohorts().head(1), "patients": datasets.load_patients()}
+    >>> with warnings.catch_warnings():  # each analysis that cannot be done warns
+    ...     warnings.simplefilter("ignore")
+    ...     paths = delay.pipeline_step(one, tempfile.mkdtemp())
+    >>> [p.stem for p in paths if p.suffix == ".csv"]
+    ['delay_cohorts', 'delay_metareg', 'delay_groups', 'delay_ipd', 'delay_exclusions']
     """
     from .pipeline import write_table
     from .prevalence import _metareg_row

@@ -230,6 +230,16 @@ def firth_logit(
     profile of the penalised likelihood (optim + uniroot; logistf could not be installed in the
     reference environment) and ``sandwich::vcovCL`` on brglm2's ``endometrial`` data to 1e-6
     relative (tests/reference/analyses_reference.R).
+
+    Examples
+    --------
+    Complete separation (maximum likelihood diverges) still gives finite estimates:
+
+    >>> import numpy as np
+    >>> from jdmstats.firth import firth_logit
+    >>> fit = firth_logit([0, 0, 0, 1, 1, 1], [1, 2, 3, 4, 5, 6])
+    >>> list(fit.coef.index), bool(np.isfinite(fit.coef["estimate"]).all()), fit.converged
+    (['intercept', 'x1'], True, True)
     """
     import pandas as pd
     from scipy import optimize, stats

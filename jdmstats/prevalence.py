@@ -103,6 +103,15 @@ def analysis_set(cohorts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         ``followup_group`` and ``label`` (``"Author year"``).
     excluded : DataFrame
         ``cohort_id``, ``study_id``, ``analysis``, ``reason`` for every cohort left out.
+
+    Examples
+    --------
+    >>> from jdmstats import datasets, prevalence
+    >>> data, excluded = prevalence.analysis_set(datasets.load_cohorts())
+    >>> {"events", "total", "enrolment_decade", "label"} <= set(data.columns)
+    True
+    >>> bool(data["cohort_id"].isin(excluded["cohort_id"]).any())  # each cohort in one table
+    False
     """
     c = cohorts.copy()
     rows = []
@@ -148,6 +157,17 @@ def enrolment_decade(period_start, period_end) -> tuple[pd.Series, pd.Series, pd
     is used (``basis = "start only"`` / ``"end only"``); when neither is stated the decade is
     ``"not_stated"`` (the publication year is *not* used: it says little about when the
     children were seen).  Decades are labelled ``"1990s"`` etc.
+
+    Examples
+    --------
+    >>> from jdmstats.prevalence import enrolment_decade
+    >>> mid, decade, basis = enrolment_decade([1990, None, 2001, None], [1999, 2005, None, None])
+    >>> mid.tolist()
+    [1994.5, 2005.0, 2001.0, nan]
+    >>> decade.tolist()
+    ['1990s', '2000s', '2000s', 'not_stated']
+    >>> basis.tolist()
+    ['midpoint', 'end only', 'start only', 'not_stated']
     """
     s = pd.to_numeric(pd.Series(period_start), errors="coerce").astype(float)
     e = pd.to_numeric(pd.Series(period_end), errors="coerce").astype(float)
@@ -360,6 +380,15 @@ def prevalence_models(cohorts: pd.DataFrame, level: float = 0.95) -> PrevalenceM
     Returns
     -------
     PrevalenceModels
+
+    Examples
+    --------
+    >>> from jdmstats import datasets, prevalence
+    >>> models = prevalence.prevalence_models(datasets.load_cohorts())
+    >>> list(models.table["model"]) == list(prevalence.SENSITIVITY)
+    True
+    >>> models.primary.k == len(models.data)
+    True
     """
     data, excluded = analysis_set(cohorts)
     fits, rows = {}, []
@@ -399,6 +428,14 @@ def leave_one_out(data: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     ------
     InsufficientDataError
         With fewer than 3 cohorts (each refit needs at least 2).
+
+    Examples
+    --------
+    >>> from jdmstats import datasets, prevalence
+    >>> data, _ = prevalence.analysis_set(datasets.load_cohorts())
+    >>> loo = prevalence.leave_one_out(data.head(10))  # ten cohorts keep the example fast
+    >>> len(loo), bool((loo["k"] == 9).all())
+    (10, True)
     """
     from .meta.effects import transf_ilogit
 
@@ -459,6 +496,16 @@ def subgroups(data: pd.DataFrame, variables=None, level: float = 0.95) -> pd.Dat
     The per-group estimates use the primary model (GLMM); the tests use the inverse-variance
     logit model, because a GLMM with moderators is not part of :mod:`jdmstats.meta`
     (metafor's ``rma.glmm(mods=)`` would give a likelihood-ratio test instead).
+
+    Examples
+    --------
+    >>> from jdmstats import datasets, prevalence
+    >>> data, _ = prevalence.analysis_set(datasets.load_cohorts())
+    >>> by_region = prevalence.subgroups(data, variables=["region"])
+    >>> list(by_region.columns[:3])
+    ['variable', 'group', 'k']
+    >>> int(by_region["k"].sum()) == len(data)  # every cohort is in one group
+    True
     """
     from .meta.effects import escalc
     from .meta.model import subgroup_analysis
@@ -533,6 +580,14 @@ def metaregression(
     ------
     InsufficientDataError
         Fewer than 3 cohorts with the moderator, or a moderator that does not vary.
+
+    Examples
+    --------
+    >>> from jdmstats import datasets, prevalence
+    >>> data, _ = prevalence.analysis_set(datasets.load_cohorts())
+    >>> reg, perm, used = prevalence.metaregression(data, "year", n_iter=100)
+    >>> list(reg.coef.index), reg.k == len(used)
+    (['intrcpt', 'year'], True)
     """
     from .meta.effects import escalc
     from .meta.metareg import metareg, permutation_test
@@ -599,6 +654,14 @@ def small_study_effects(data: pd.DataFrame, level: float = 0.95) -> pd.DataFrame
     Sample size is independent of the estimate under no bias, hence the funnel against ``n``
     and the regression on ``1/n``.  Prevalence studies are, moreover, rarely suppressed for
     their result, so "asymmetry" describes small-study effects, not proof of publication bias.
+
+    Examples
+    --------
+    >>> from jdmstats import datasets, prevalence
+    >>> data, _ = prevalence.analysis_set(datasets.load_cohorts())
+    >>> sse = prevalence.small_study_effects(data)
+    >>> sse[["test", "predictor"]].values.tolist()
+    [['peters_inverse_n', '1/n'], ['egger_logit_se', 'SE of logit']]
     """
     from .meta.bias import egger_test
     from .meta.effects import escalc
@@ -641,6 +704,20 @@ def pipeline_step(tables: dict, out) -> list[Path]:
     ``prevalence_exclusions.csv``.  Figures: forest plots (overall, by region), funnel
     against sample size, bubble plots, leave-one-out and Baujat plots.  Impossible analyses
     (too few cohorts) leave a row whose ``note`` says why and a warning, never a crash.
+
+    Examples
+    --------
+    One cohort (fast: no figure is drawn for fewer than two); all seven tables are written:
+
+    >>> import tempfile, warnings, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from jdmstats import datasets, prevalence
+    >>> one = {"cohorts": datasets.load_cohorts().head(1)}
+    >>> with warnings.catch_warnings():  # too few cohorts for most analyses: warnings say so
+    ...     warnings.simplefilter("ignore")
+    ...     paths = prevalence.pipeline_step(one, tempfile.mkdtemp())
+    >>> sum(p.suffix == ".csv" for p in paths), all(p.exists() for p in paths)
+    (7, True)
     """
     from .delay import delay_means
     from .pipeline import write_table

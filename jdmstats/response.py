@@ -286,6 +286,16 @@ def timed_episodes(episodes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         ``event`` is 1 unless right-censored; ``midpoint`` is the midpoint-imputed time.
     exclusions : DataFrame
         Episodes left out of the time analyses, with the reason.
+
+    Examples
+    --------
+    >>> from jdmstats import datasets, response
+    >>> episodes = datasets.load_episodes()
+    >>> timed, excluded = response.timed_episodes(episodes)
+    >>> len(timed) + len(excluded) == len(episodes)  # each episode is timed or excluded
+    True
+    >>> bool(((timed["event"] == 0) == (timed["upper"] == float("inf"))).all())
+    True
     """
     rows, excl = [], []
     for _, r in episodes.iterrows():
@@ -696,6 +706,20 @@ def pipeline_step(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     ``tables/time_to_regression_tests.csv``.  Figures (PDF + PNG): ``figures/response_forest``,
     ``figures/time_to_regression``, ``figures/swimmer``.  When the data cannot support an
     analysis the tables keep their columns with NaN and a note, and the figures say so.
+
+    Examples
+    --------
+    One course without a time to regression (the time tables are then not written):
+
+    >>> import tempfile, warnings, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from jdmstats import datasets, response
+    >>> one = {"episodes": datasets.load_episodes().head(1)}
+    >>> with warnings.catch_warnings():  # no usable time: a warning says so
+    ...     warnings.simplefilter("ignore")
+    ...     paths = response.pipeline_step(one, tempfile.mkdtemp())
+    >>> [p.stem for p in paths if p.suffix == ".csv"]
+    ['response_by_class', 'response_exclusions']
     """
     import matplotlib
 
