@@ -13,14 +13,12 @@ start-up is not counted).  Target (issue 4): ``leave_one_out`` at k = 200 (REML)
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _timing import best_of, run_r
 
 from jdmstats.meta.influence import cumulative, influence, leave_one_out
 from jdmstats.meta.model import random_effects
@@ -33,25 +31,6 @@ def simulate(k: int, seed: int = 1):
     vi = rng.uniform(0.01, 0.2, k)
     yi = rng.normal(0.3, np.sqrt(vi + 0.05))
     return yi, vi
-
-
-def best_of(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def run_r(code: str) -> list[float] | None:
-    """Run R code that prints seconds on its last line; None when Rscript is unavailable."""
-    if shutil.which("Rscript") is None:
-        return None
-    out = subprocess.run(
-        ["Rscript", "-e", code], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    return [float(x) for x in out.splitlines()[-1].split()]
 
 
 def main() -> None:

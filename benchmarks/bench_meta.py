@@ -12,8 +12,6 @@ The same simulated data are written to a temporary CSV and fitted by metafor in 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import tempfile
 import time
 import tracemalloc
@@ -21,6 +19,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _timing import best_of, run_r
 
 from jdmstats.meta._solver import fit_batch
 from jdmstats.meta.metareg import metareg, permutation_test
@@ -35,23 +34,8 @@ def simulate(k: int, seed: int = 1, slope: float = 0.0):
     return yi, vi, x
 
 
-def best_of(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def run_r(code: str) -> float | None:
-    """Run R code that prints one number (seconds); None when Rscript is unavailable."""
-    if shutil.which("Rscript") is None:
-        return None
-    out = subprocess.run(
-        ["Rscript", "-e", code], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    return float(out.splitlines()[-1])
+def first(times: list[float] | None) -> float | None:
+    return None if times is None else times[0]
 
 
 def main() -> None:
@@ -63,10 +47,12 @@ def main() -> None:
     f = tmp / "k2000.csv"
     np.savetxt(f, np.column_stack([yi, vi]), delimiter=",", header="yi,vi", comments="")
     reps = 1  # metafor needs ~1.5 min per fit at k = 2,000 (k x k matrices)
-    r_sec = run_r(
-        f"suppressMessages(library(metafor)); d <- read.csv('{f}');"
-        f"t <- proc.time(); for (i in 1:{reps}) r <- rma(yi, vi, data=d, method='REML', {ctrl});"
-        f"cat((proc.time() - t)[['elapsed']] / {reps}, '\\n')"
+    r_sec = first(
+        run_r(
+            f"suppressMessages(library(metafor)); d <- read.csv('{f}');"
+            f"t <- proc.time(); for (i in 1:{reps}) r <- rma(yi, vi, data=d, method='REML', {ctrl});"
+            f"cat((proc.time() - t)[['elapsed']] / {reps}, '\\n')"
+        )
     )
     py_fit = best_of(lambda: fit_batch(yi, vi, method="REML"), 20)
     py_full = best_of(lambda: random_effects(yi, vi, method="REML"), 10)
@@ -99,11 +85,13 @@ def main() -> None:
     yi, vi, x = simulate(50, seed=3, slope=0.1)
     f = tmp / "k50.csv"
     np.savetxt(f, np.column_stack([yi, vi, x]), delimiter=",", header="yi,vi,x", comments="")
-    r_sec = run_r(
-        f"suppressMessages(library(metafor)); d <- read.csv('{f}');"
-        f"r <- rma(yi, vi, mods=~x, data=d, method='REML', {ctrl}); set.seed(1);"
-        "t <- proc.time(); p <- permutest(r, iter=1000, progbar=FALSE);"
-        "cat((proc.time() - t)[['elapsed']], '\\n')"
+    r_sec = first(
+        run_r(
+            f"suppressMessages(library(metafor)); d <- read.csv('{f}');"
+            f"r <- rma(yi, vi, mods=~x, data=d, method='REML', {ctrl}); set.seed(1);"
+            "t <- proc.time(); p <- permutest(r, iter=1000, progbar=FALSE);"
+            "cat((proc.time() - t)[['elapsed']], '\\n')"
+        )
     )
     reg = metareg(yi, vi, x, method="REML")
     with warnings.catch_warnings():
