@@ -30,10 +30,10 @@ FLOORS = {
     "cohorts_with_counts": 39,
     "countries": 20,
     "decades": 5,
-    "cohorts_with_delay": 17,
-    "case_patients_with_episode": 18,
-    "therapy_classes": 11,
-    "timed_episodes": 1,
+    "cohorts_with_delay": 18,
+    "case_patients_with_episode": 24,
+    "therapy_classes": 14,
+    "timed_episodes": 2,
 }
 
 
