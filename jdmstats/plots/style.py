@@ -30,7 +30,7 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 GREY = "#7f7f7f"
 
 RC = {
-    "font.family": "DejaVu Sans",
+    "font.family": ["JDM Sans", "DejaVu Sans"],
     "font.size": 7.0,
     "axes.titlesize": 8.0,
     "axes.labelsize": 7.0,
@@ -53,10 +53,31 @@ RC = {
 }
 
 
+FONTS = Path(__file__).with_name("fonts")
+"""The bundled "JDM Sans" faces: DejaVu Sans cut to the blocks figures use (see its README)."""
+
+
+def register_fonts() -> None:
+    """Make the bundled JDM Sans faces known to matplotlib (once per process).
+
+    JDM Sans is DejaVu Sans (matplotlib's default face) reduced to Latin, Greek and mathematical
+    characters and without OpenType layout tables, built by ``tools/build_fonts.py``: it looks the
+    same, and embedding its subset in a PDF is about ten times faster. Characters it lacks fall
+    back to DejaVu Sans (``font.family`` lists both).
+    """
+    from matplotlib import font_manager
+
+    known = {Path(f.fname).resolve() for f in font_manager.fontManager.ttflist}
+    for path in sorted(FONTS.glob("*.ttf")):
+        if path.resolve() not in known:
+            font_manager.fontManager.addfont(str(path))
+
+
 def rc() -> dict:
     """The rcParams of the jdmstats style."""
     from cycler import cycler
 
+    register_fonts()
     params = dict(RC)
     params["axes.prop_cycle"] = cycler(color=list(PALETTE))
     return params
@@ -92,6 +113,9 @@ def figure(width: str | float = "single", height: float | None = None):
 def save(fig, path: str | Path, formats=("pdf", "png")) -> list[Path]:
     """Save a figure as PDF and 300-dpi PNG with metadata that does not change between runs.
 
+    The tight bounding box is computed once and used for every format (one layout pass less
+    per format than ``bbox_inches="tight"``, and the PDF and PNG get the same crop).
+
     Parameters
     ----------
     fig : matplotlib Figure
@@ -106,13 +130,23 @@ def save(fig, path: str | Path, formats=("pdf", "png")) -> list[Path]:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    bbox = tight_bbox(fig)
     written = []
     for fmt in formats:
         target = path.with_suffix(f".{fmt}")
         meta = {"pdf": {"Creator": "jdmstats", "Producer": "matplotlib", "CreationDate": None},
                 "png": {"Software": f"matplotlib {matplotlib.__version__}"}}.get(fmt, {})  # fmt: skip
-        fig.savefig(
-            target, format=fmt, dpi=300, metadata=meta, bbox_inches="tight", pad_inches=0.02
-        )
+        extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}  # fast zlib
+        fig.savefig(target, format=fmt, dpi=300, metadata=meta, bbox_inches=bbox, **extra)
         written.append(target)
     return written
+
+
+def tight_bbox(fig, pad: float = 0.02):
+    """The figure's tight bounding box (inches) plus ``pad``, computed once for all formats.
+
+    ``savefig(bbox_inches="tight")`` lays the whole figure out again for every format; one
+    layout pass here serves the PDF and the PNG, and gives both the same crop.
+    """
+    fig.draw_without_rendering()
+    return fig.get_tightbbox(fig.canvas.get_renderer()).padded(pad)
