@@ -51,11 +51,12 @@ def _headless() -> None:
 
 
 def cmd_run(args) -> int:
-    from .pipeline import run
+    from .pipeline import default_jobs, run
 
     _headless()
     only = [s for item in (args.only or []) for s in item.split(",") if s]
-    files = run(data=args.data, out=args.out, only=only or None, quiet=args.quiet)
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    files = run(data=args.data, out=args.out, only=only or None, quiet=args.quiet, jobs=jobs)
     if not args.quiet and sys.stderr.isatty():
         print(f"wrote {len(files)} file(s) under {Path(args.out).resolve()}", file=sys.stderr)
     return 0
@@ -69,6 +70,16 @@ def cmd_report(args) -> int:
     if not args.quiet:
         print(f"wrote {path.resolve()}", file=sys.stderr)
     return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", action="append", help="run only these steps (repeat or comma-separate)"
     )
     p.add_argument("--quiet", action="store_true", help="print nothing")
+    p.add_argument("--jobs", type=_positive_int, metavar="N",
+                   help="worker processes for independent steps (default: one per core on "
+                        "Linux, else 1); the outputs are the same for any N")  # fmt: skip
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", help="write one self-contained HTML report of every result")

@@ -19,6 +19,14 @@ call outside ``jdmstats run``):
       for b in track(range(n_boot), label="bootstrap"):
           ...
 
+Parallel steps
+--------------
+``jdmstats run`` runs independent steps in forked worker processes, one per core
+(:func:`default_jobs`; ``--jobs 1`` or ``run(jobs=1)``, the library default, runs them one after
+the other). A step must therefore only write its own files and take its random numbers from its
+own seeded generator; the manifest and ``warnings.csv`` are assembled in step order, so the
+files are the same for any number of workers.
+
 Reproducibility
 ---------------
 Tables are written by :func:`write_table` with a fixed float format, LF line ends and the row
@@ -49,6 +57,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -380,8 +389,175 @@ def _own_figures():
                 plt.close(num)
 
 
+def _execute(name: str, tables: dict[str, pd.DataFrame], out: Path,
+             bar: Callable[..., None]) -> tuple:  # fmt: skip
+    """Run one step with the jdmstats style, its figures closed and its warnings recorded.
+
+    Returns ``(name, files, notes, error, seconds)``; ``error`` is the message of a failure
+    (the other steps still run), ``notes`` the ``(step, category, message)`` of each distinct
+    :class:`UserWarning` the step raised.
+    """
+    from .errors import DataValidationError
+    from .plots import style
+
+    step = STEPS[name]
+    start = time.perf_counter()
+    token = _CURRENT.set(bar)
+    files: list[Path] = []
+    error = None
+    try:
+        with style.context(), _own_figures(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if "progress" in inspect.signature(step).parameters:
+                files = list(step(tables, out, progress=bar))
+            else:
+                files = list(step(tables, out))
+    except DataValidationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported per step, the others still run
+        if os.environ.get("JDMSTATS_TRACEBACK"):
+            raise
+        error = str(exc) if isinstance(exc, StepError) else (
+            f"step {name!r} failed: {type(exc).__name__}: {exc}")  # fmt: skip
+        caught = []
+    finally:
+        _CURRENT.reset(token)
+    notes: list[tuple[str, str, str]] = []
+    for w in caught:
+        if not issubclass(w.category, UserWarning):
+            continue  # library noise (deprecations, numpy floating-point notices)
+        row = (name, w.category.__name__, " ".join(str(w.message).split()))
+        if row not in notes:
+            notes.append(row)
+    return (name, [Path(f) for f in files], notes, error, time.perf_counter() - start)
+
+
+def _summary(outcome: tuple) -> str:
+    _, files, _, error, seconds = outcome
+    if error is not None:
+        return f"FAILED  {error}"
+    n_fig = sum(1 for f in files if Path(f).suffix == ".pdf")
+    n_tab = sum(1 for f in files if Path(f).suffix == ".csv")
+    return f"{n_tab:2d} table(s) {n_fig:2d} figure(s)  {seconds:6.2f} s"
+
+
+def default_jobs() -> int:
+    """Worker processes ``jdmstats run`` uses by default: one per core, at most one per step.
+
+    Steps run in parallel only where processes can be forked (Linux) from a process with no
+    other threads; elsewhere (and inside Jupyter, whose kernel runs threads) they run one
+    after the other. ``JDMSTATS_JOBS`` overrides the default.
+    """
+    env = os.environ.get("JDMSTATS_JOBS")
+    if env:
+        return max(1, int(env))
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, len(STEPS)))
+
+
+# Shared with forked workers (set before the pool starts; never pickled).
+_WORK: dict = {}
+
+
+def _worker(name: str) -> tuple:
+    queue = _WORK["queue"]
+
+    def bar(done: int, total: int, label: str = "") -> None:
+        if queue is not None:
+            queue.put((name, done, total, label))
+
+    return _execute(name, _WORK["tables"], _WORK["out"], bar)
+
+
+class _Board:
+    """The terminal display of steps running in parallel: a finished line per step and one
+    status line (running steps, with a bar for any that reports progress)."""
+
+    def __init__(self, stream: TextIO | None):
+        self.stream = stream
+        self.running: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def _status(self) -> None:
+        text = "  running: " + ", ".join(f"{n}{v}" for n, v in self.running.items())
+        self.stream.write(f"\r{text[:110]}\x1b[K")
+        self.stream.flush()
+
+    def started(self, names: list[str]) -> None:
+        if self.stream is None:
+            return
+        with self.lock:
+            self.running.update({n: "" for n in names})
+            self._status()
+
+    def progress(self, name: str, done: int, total: int, label: str) -> None:
+        if self.stream is None or name not in self.running or total <= 0:
+            return
+        fill = int(round(min(max(done / total, 0.0), 1.0) * 12))
+        with self.lock:
+            self.running[name] = f" [{'#' * fill}{'-' * (12 - fill)}] {done}/{total} {label}"
+            self._status()
+
+    def finished(self, outcome: tuple, notes: list[tuple[str, str, str]]) -> None:
+        if self.stream is None:
+            return
+        with self.lock:
+            self.running.pop(outcome[0], None)
+            self.stream.write(f"\r  {outcome[0]:<12} {_summary(outcome)}\x1b[K\n")
+            for _, category, message in notes:
+                self.stream.write(f"      {category}: {message}\n")
+            if self.running:
+                self._status()
+            self.stream.flush()
+
+
+def _run_parallel(names: list[str], tables, out: Path, jobs: int,
+                  stream: TextIO | None) -> dict[str, tuple]:  # fmt: skip
+    """Run ``names`` in ``jobs`` forked worker processes; outcomes by step name.
+
+    The workers are forked when the first step is submitted, before this process starts any
+    thread (the progress listener starts after), so no lock is copied in a held state.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = multiprocessing.get_context("fork")
+    board = _Board(stream)
+    queue = ctx.SimpleQueue() if stream is not None else None
+    _WORK.update(tables=tables, out=out, queue=queue)
+    listener = None
+
+    def listen() -> None:
+        while True:
+            item = queue.get()
+            if item is None:
+                return
+            board.progress(*item)
+
+    outcomes: dict[str, tuple] = {}
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = [pool.submit(_worker, n) for n in names]  # forks the workers
+            board.started(names)
+            if queue is not None:
+                listener = threading.Thread(target=listen, daemon=True)
+                listener.start()
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes[outcome[0]] = outcome
+                board.finished(outcome, outcome[2])
+    finally:
+        _WORK.clear()
+        if listener is not None:
+            queue.put(None)
+            listener.join(timeout=5)
+    return outcomes
+
+
 def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
-        quiet: bool = False, stream: TextIO | None = None) -> list[Path]:  # fmt: skip
+        quiet: bool = False, stream: TextIO | None = None, jobs: int = 1) -> list[Path]:
     """Run the analyses and write their tables and figures under ``out``.
 
     Parameters
@@ -397,6 +573,12 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
         terminal.
     stream : file, optional
         Where progress goes (default ``sys.stderr``); progress is shown only on a terminal.
+    jobs : int
+        Worker processes: 1 (default) runs the steps one after the other in this process;
+        more runs independent steps in parallel in forked processes (Linux only; see
+        :func:`default_jobs`, which ``jdmstats run`` uses). The files written are the same
+        either way: every step seeds its own random numbers and writes its own files, and
+        the manifest and warnings are assembled in step order.
 
     Returns
     -------
@@ -410,9 +592,7 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
     StepError
         When a step could not run; the other steps have run and the manifest lists their files.
     """
-    from . import datasets
-    from .errors import DataValidationError
-    from .plots import style
+    from . import __version__, datasets
 
     unknown = sorted(set(only or ()) - set(STEPS))
     if unknown:
@@ -420,71 +600,51 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
     stream = sys.stderr if stream is None else stream
     show = not quiet and hasattr(stream, "isatty") and stream.isatty()
     out = Path(out)
-    written: list[Path] = []
-    entries: dict[str, dict] = {}
-    failures: list[str] = []
-    notes: list[tuple[str, str, str]] = []
-    from . import __version__
+    names = [n for n in STEPS if not only or n in only]
+    jobs = max(1, min(int(jobs), len(names)))
+    if jobs > 1:
+        import multiprocessing
 
+        if "fork" not in multiprocessing.get_all_start_methods():
+            jobs = 1
     with tempfile.TemporaryDirectory() as tmp:
         folder = resolve_data(data, Path(tmp))
         tables = datasets.load_all(folder)
         fingerprint = data_fingerprint(folder)
         data_info = {fingerprint: data_files(folder)}
-        for name, step in STEPS.items():
-            if only and name not in only:
-                continue
-            bar = Progress(name, stream if show else None)
-            bar.start()
-            start = time.perf_counter()
-            token = _CURRENT.set(bar)
-            try:
-                with (
-                    style.context(),
-                    _own_figures(),
-                    warnings.catch_warnings(record=True) as caught,
-                ):
-                    warnings.simplefilter("always")
-                    if "progress" in inspect.signature(step).parameters:
-                        files = list(step(tables, out, progress=bar))
-                    else:
-                        files = list(step(tables, out))
-            except DataValidationError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - reported per step, the others still run
-                if os.environ.get("JDMSTATS_TRACEBACK"):
-                    raise
-                msg = str(exc) if isinstance(exc, StepError) else (
-                    f"step {name!r} failed: {type(exc).__name__}: {exc}")  # fmt: skip
-                failures.append(msg)
-                bar.finish(f"FAILED  {msg}")
-                continue
-            finally:
-                _CURRENT.reset(token)
-            for w in caught:
-                if not issubclass(w.category, UserWarning):
-                    continue  # library noise (deprecations, numpy floating-point notices)
-                row = (name, w.category.__name__, " ".join(str(w.message).split()))
-                if row not in notes:
-                    notes.append(row)
-            for f in files:
-                entries[_rel(f, out)] = {"step": name, "data_sha256": fingerprint,
-                                         "jdmstats_version": __version__,
-                                         "sha256": sha256_file(f)}  # fmt: skip
-            written += files
-            n_fig = sum(1 for f in files if Path(f).suffix == ".pdf")
-            n_tab = sum(1 for f in files if Path(f).suffix == ".csv")
-            bar.finish(f"{n_tab:2d} table(s) {n_fig:2d} figure(s)  "
-                       f"{time.perf_counter() - start:6.2f} s")  # fmt: skip
-            if show:
-                for _, category, message in (r for r in notes if r[0] == name):
-                    stream.write(f"      {category}: {message}\n")
-        steps_run = [n for n in STEPS if not only or n in only]
-        notes_path = write_notes(out, notes, set(steps_run) if only else None)
-        entries[_rel(notes_path, out)] = {"step": "pipeline", "data_sha256": fingerprint,
-                                          "jdmstats_version": __version__,
-                                          "sha256": sha256_file(notes_path)}  # fmt: skip
-        written.append(notes_path)
+        if jobs > 1:
+            outcomes = _run_parallel(names, tables, out, jobs, stream if show else None)
+        else:
+            outcomes = {}
+            for name in names:
+                bar = Progress(name, stream if show else None)
+                bar.start()
+                outcome = _execute(name, tables, out, bar)
+                outcomes[name] = outcome
+                bar.finish(_summary(outcome))
+                if show:
+                    for _, category, message in outcome[2]:
+                        stream.write(f"      {category}: {message}\n")
+    written: list[Path] = []
+    entries: dict[str, dict] = {}
+    notes: list[tuple[str, str, str]] = []
+    failures: list[str] = []
+    for name in names:  # step order, whatever order the steps finished in
+        _, files, step_notes, error, _ = outcomes[name]
+        if error is not None:
+            failures.append(error)
+            continue
+        notes += [r for r in step_notes if r not in notes]
+        for f in files:
+            entries[_rel(f, out)] = {"step": name, "data_sha256": fingerprint,
+                                     "jdmstats_version": __version__,
+                                     "sha256": sha256_file(f)}  # fmt: skip
+        written += files
+    notes_path = write_notes(out, notes, set(names) if only else None)
+    entries[_rel(notes_path, out)] = {"step": "pipeline", "data_sha256": fingerprint,
+                                      "jdmstats_version": __version__,
+                                      "sha256": sha256_file(notes_path)}  # fmt: skip
+    written.append(notes_path)
     replace = ({*only, "pipeline"}) if only else None
     if replace is None and not failures:  # a full run: remove outputs it no longer makes
         for rel in read_manifest(out).get("files", {}):

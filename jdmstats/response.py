@@ -383,12 +383,16 @@ class TimeToRegression(ResultMixin):
 
 
 def _bootstrap_turnbull(sub, grid, n_boot, rng, level):
-    """Cluster (patient) bootstrap of the Turnbull curve: pointwise bands and median CI."""
+    """Cluster (patient) bootstrap of the Turnbull curve: pointwise bands and median CI.
+
+    Shows a bar under ``jdmstats run`` (:func:`jdmstats.pipeline.track`)."""
+    from .pipeline import track
+
     patients = sub["patient_id"].unique()
     groups = [sub[sub["patient_id"] == p] for p in patients]
     curves = np.empty((n_boot, grid.size))
     medians = np.empty(n_boot)
-    for b in range(n_boot):
+    for b in track(range(n_boot), label="bootstrap"):
         pick = rng.integers(0, len(groups), len(groups))
         bs = pd.concat([groups[i] for i in pick])
         fit = turnbull(bs["lower"], bs["upper"], tol=1e-9)

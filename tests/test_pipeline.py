@@ -156,3 +156,81 @@ def test_full_run_removes_outputs_it_no_longer_makes(tmp_path, monkeypatch):
     pipeline.run(out=tmp_path, quiet=True)
     assert not (tmp_path / "tables" / "gone.csv").exists()
     assert (tmp_path / "tables" / "mine.csv").exists()  # never listed in a manifest: kept
+
+
+# ------------------------------------------------------------------ parallel steps (--jobs)
+def _slow_step(tables, out):
+    for _ in pipeline.track(range(3), label="bootstrap"):
+        pass
+    return [pipeline.write_table(tables["studies"].head(2), out / "tables" / "slow.csv")]
+
+
+def _broken_step(tables, out):
+    raise RuntimeError("boom in a worker")
+
+
+def test_parallel_and_sequential_runs_write_the_same_files(tmp_path):
+    steps = FAST + ["delay"]
+    pipeline.run(out=tmp_path / "seq", only=steps, quiet=True, jobs=1)
+    pipeline.run(out=tmp_path / "par", only=steps, quiet=True, jobs=3)
+    seq, par = _files(tmp_path / "seq"), _files(tmp_path / "par")
+    assert seq == par
+    assert "figures/delay_forest_or.pdf" in par and "tables/prisma.csv" in par
+
+
+def test_parallel_failure_is_reported_and_the_other_steps_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive,
+                                            "broken": _broken_step, "slow": _slow_step})  # fmt: skip
+    with pytest.raises(pipeline.StepError, match="step 'broken' failed: RuntimeError: boom"):
+        pipeline.run(out=tmp_path, quiet=True, jobs=2)
+    files = json.loads((tmp_path / "figures" / "MANIFEST.json").read_text())["files"]
+    assert {"tables/case_patients.csv", "tables/slow.csv"} <= set(files)
+    assert not any(v["step"] == "broken" for v in files.values())
+
+
+def test_parallel_progress_shows_running_steps_bars_and_one_line_per_step(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive,
+                                            "slow": _slow_step})  # fmt: skip
+    tty = Tty()
+    pipeline.run(out=tmp_path, stream=tty, jobs=2)
+    text = tty.getvalue()
+    segments = [seg for line in text.split("\n") for seg in line.split("\r")]
+    assert any(s.startswith("  running: ") for s in segments)
+    assert any(s.lstrip().startswith("slow") and "1 table(s)" in s for s in segments)
+    assert any(s.lstrip().startswith("descriptive") and "4 table(s)" in s for s in segments)
+    assert text.count("\n") == 2  # one finished line per step
+
+
+def test_parallel_quiet_prints_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive,
+                                            "slow": _slow_step})  # fmt: skip
+    tty = Tty()
+    pipeline.run(out=tmp_path, stream=tty, quiet=True, jobs=2)
+    assert tty.getvalue() == ""
+
+
+def test_default_jobs(monkeypatch):
+    import threading
+
+    monkeypatch.setenv("JDMSTATS_JOBS", "3")
+    assert pipeline.default_jobs() == 3
+    monkeypatch.delenv("JDMSTATS_JOBS")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:  # another thread is running (as in a Jupyter kernel): never fork
+        assert pipeline.default_jobs() == 1
+    finally:
+        stop.set()
+        thread.join()
+    assert 1 <= pipeline.default_jobs() <= len(pipeline.STEPS)
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "two"])
+def test_cli_rejects_a_bad_jobs_value(bad, capsys):
+    from jdmstats import cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "--jobs", bad])
+    assert exc.value.code == 2
+    assert "expected a whole number >= 1" in capsys.readouterr().err
