@@ -665,7 +665,6 @@ def small_study_effects(data: pd.DataFrame, level: float = 0.95) -> pd.DataFrame
     """
     from .meta.bias import egger_test
     from .meta.effects import escalc
-    from .meta.metareg import metareg
     from .meta.model import random_effects
 
     k = len(data)
@@ -682,13 +681,11 @@ def small_study_effects(data: pd.DataFrame, level: float = 0.95) -> pd.DataFrame
     es = escalc("PLO", xi=x, ni=n, labels=list(data["label"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reg = metareg(es.yi, es.vi, pd.DataFrame({"ninv": 1.0 / n}), method="REML",
-                      test="knha", level=level)  # fmt: skip
-        c = reg.coef.iloc[1]
-        rows.append(["peters_inverse_n", "1/n", k, c["statistic"], reg.df, c["pvalue"],
-                     c["estimate"], "recommended for proportions (funnel against sample size)"])  # fmt: skip
         fit = random_effects(es.yi, es.vi, method="REML", test="knha", level=level)
+        peters = egger_test(fit, predictor="ninv", ni=n)
         eg = egger_test(fit)
+    rows.append(["peters_inverse_n", "1/n", k, peters.statistic, peters.df, peters.pvalue,
+                 peters.slope, "recommended for proportions (funnel against sample size)"])  # fmt: skip
     rows.append(["egger_logit_se", "SE of logit", k, eg.statistic, eg.df, eg.pvalue, eg.slope,
                  "FLAGGED: misleading for proportions (SE depends on the proportion)"])  # fmt: skip
     return pd.DataFrame(rows, columns=cols)

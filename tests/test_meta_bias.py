@@ -203,6 +203,55 @@ def test_kendall_exact_distribution_agrees_with_scipy():
         np.testing.assert_allclose(ours, theirs, rtol=1e-9)
 
 
+PRED_CASES = [(dn, pr, model) for dn, preds in REF["regtest_predictors"].items()
+              for pr in preds for model in ("lm", "rma")]  # fmt: skip
+
+
+def _null(x):
+    return None if x == {} or x == [] else x
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("dataset, predictor, model", PRED_CASES,
+                         ids=[f"{d}-{p}-{m}" for d, p, m in PRED_CASES])  # fmt: skip
+def test_egger_models_and_predictors_match_metafor_regtest(dataset, predictor, model):
+    ds = REF["datasets"][dataset]
+    ref = REF["regtest_predictors"][dataset][predictor][model]
+    res = egger_test(_fit(dataset, "REML", "z"), predictor=predictor, model=model,
+                     ni=ds.get("ni"))  # fmt: skip
+    assert res.model == model
+    assert_ref(res.statistic, ref["zval"], "zval")
+    assert_ref(res.pvalue, ref["pval"], "pval")
+    assert_ref(res.slope, ref["slope"], "slope")
+    assert_ref(res.slope_se, ref["slope_se"], "slope_se")
+    assert res.df == _null(ref["ddf"])
+    if _null(ref["est"]) is None:  # ni, sqrtni: no limit estimate (as metafor)
+        assert np.isnan([res.limit_estimate, res.limit_ci_low, res.limit_ci_high]).all()
+    else:
+        assert_ref(res.limit_estimate, ref["est"], "est")
+        assert_ref(res.limit_ci_low, ref["ci_lb"], "ci_lb")
+        assert_ref(res.limit_ci_high, ref["ci_ub"], "ci_ub")
+
+
+@pytest.mark.reference
+def test_egger_predictor_grid_covers_every_predictor_and_model():
+    seen = {(p, m) for _, p, m in PRED_CASES}
+    assert seen == {(p, m) for p in ("sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv")
+                    for m in ("lm", "rma")}  # fmt: skip
+
+
+def test_egger_lm_is_invariant_to_scaling_the_weights():
+    """WLS with multiplicative dispersion: the weights 1/vi matter only up to a constant, so
+    multiplying every vi by c leaves the t test of a sample-size predictor unchanged
+    (a property of lm, not of rma)."""
+    ds = REF["datasets"]["bcg"]
+    yi, vi = np.array(ds["yi"]), np.array(ds["vi"])
+    a = egger_test(random_effects(yi, vi), predictor="ninv", model="lm", ni=ds["ni"])
+    b = egger_test(random_effects(yi, 4 * vi), predictor="ninv", model="lm", ni=ds["ni"])
+    np.testing.assert_allclose([a.statistic, a.pvalue], [b.statistic, b.pvalue], rtol=1e-10)
+    assert np.isnan(a.tau2) and a.method == "lm" and "lm (weighted" in a.summary().index[0]
+
+
 # --------------------------------------------------------------------------- edge cases
 def test_egger_needs_three_studies():
     fit = random_effects([0.1, 0.4], [0.01, 0.02], method="DL")
@@ -210,7 +259,15 @@ def test_egger_needs_three_studies():
         egger_test(fit)
     fit3 = random_effects([0.1, 0.4, 0.2], [0.01, 0.02, 0.03], method="DL")
     with pytest.raises(ValueError, match="Unknown predictor"):
+        egger_test(fit3, predictor="n")
+    with pytest.raises(ValueError, match="Unknown model"):
+        egger_test(fit3, model="glm")
+    with pytest.raises(ValueError, match="needs the sample sizes: pass ni="):
         egger_test(fit3, predictor="ni")
+    with pytest.raises(ValueError, match="ni must hold 3 positive sample sizes"):
+        egger_test(fit3, predictor="ninv", ni=[10, 0, 12])
+    with pytest.raises(ValueError, match="same ni"):
+        egger_test(fit3, predictor="ni", ni=[10, 10, 10])
 
 
 def test_egger_equal_variances_rejected():

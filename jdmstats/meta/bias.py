@@ -25,32 +25,41 @@ __all__ = [
     "TrimFillResult",
 ]
 
-_PREDICTORS = ("sei", "vi")
+_PREDICTORS = ("sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv")
+_LIMIT = ("sei", "vi", "ninv", "sqrtninv")  # predictors that go to 0 for an infinite study
+_PREDICTOR_NAMES = {"sei": "standard error", "vi": "sampling variance", "ni": "sample size",
+                    "ninv": "inverse of the sample size",
+                    "sqrtni": "square root of the sample size",
+                    "sqrtninv": "inverse of the square root of the sample size"}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- Egger
 @dataclass(frozen=True)
 class EggerResult(ResultMixin):
-    """Regression test for funnel-plot asymmetry (metafor ``regtest``, ``model="rma"``).
+    """Regression test for funnel-plot asymmetry (metafor ``regtest``).
 
     Attributes
     ----------
     statistic, pvalue : float
-        Test of the predictor's coefficient (z, or t on ``df`` for knha/adhoc).
+        Test of the predictor's coefficient (z, or t on ``df`` for knha/adhoc and ``lm``).
     df : int or None
-        ``k - 2`` for knha/adhoc, None for z.
+        ``k - 2`` for knha/adhoc and ``model="lm"``, None for z.
     predictor : str
-        ``"sei"`` (Egger) or ``"vi"``.
+        ``"sei"`` (Egger), ``"vi"``, ``"ni"``, ``"ninv"``, ``"sqrtni"`` or ``"sqrtninv"``.
     slope, slope_se : float
         Coefficient of the predictor and its standard error.
     limit_estimate, limit_ci_low, limit_ci_high : float
-        Intercept: the estimated effect as the standard error (or variance) goes to 0.
+        Intercept: the estimated effect as the predictor goes to 0 (NaN for ``ni`` and
+        ``sqrtni``, which do not go to 0 for a large study).
     tau2 : float
-        Residual tau^2 of the regression.
+        Residual tau^2 of the regression (NaN for ``model="lm"``).
     k : int
     method, test : str
-    fit : MetaRegResult
-        The fitted meta-regression.
+        For ``model="lm"``: ``"lm"`` and ``"t"``.
+    fit : MetaRegResult or statsmodels results
+        The fitted meta-regression, or the weighted least-squares fit.
+    model : str
+        ``"rma"`` or ``"lm"``.
     """
 
     statistic: float
@@ -68,6 +77,7 @@ class EggerResult(ResultMixin):
     test: str
     level: float
     fit: object = field(repr=False, default=None)
+    model: str = "rma"
     _title = "Regression test for funnel plot asymmetry"
 
     def summary(self) -> pd.DataFrame:
@@ -84,7 +94,8 @@ class EggerResult(ResultMixin):
                 "limit_ci_low": [self.limit_ci_low],
                 "limit_ci_high": [self.limit_ci_high],
             },
-            index=[f"{self.method} ({self.test})"],
+            index=["lm (weighted least squares)" if self.model == "lm"
+                   else f"{self.method} ({self.test})"],  # fmt: skip
         )
 
     def __iter__(self):
@@ -92,30 +103,44 @@ class EggerResult(ResultMixin):
         return iter((self.statistic, self.pvalue))
 
     def __repr__(self) -> str:
-        kind = "Equal-effects" if self.method == "EE" else "Mixed-effects"
+        if self.model == "lm":
+            model = f"Weighted regression with multiplicative dispersion (k = {self.k})"
+        else:
+            kind = "Equal-effects" if self.method == "EE" else "Mixed-effects"
+            model = f"{kind} meta-regression model (k = {self.k}, method {self.method})"
         stat = "z" if self.df is None else f"t(df = {self.df})"
         pct = round(100 * self.level)
-        return (
+        text = (
             "Regression test for funnel plot asymmetry\n\n"
-            f"Model:     {kind} meta-regression model (k = {self.k}, method {self.method})\n"
-            f"Predictor: {'standard error' if self.predictor == 'sei' else 'sampling variance'}\n\n"
+            f"Model:     {model}\n"
+            f"Predictor: {_PREDICTOR_NAMES[self.predictor]}\n\n"
             f"Test for funnel plot asymmetry: {stat} = {self.statistic:.4f}, "
-            f"p = {self.pvalue:.4g}\n"
-            f"Limit estimate (as {self.predictor} -> 0): b = {self.limit_estimate:.4f} "
-            f"({pct}% CI: {self.limit_ci_low:.4f} to {self.limit_ci_high:.4f})"
+            f"p = {self.pvalue:.4g}"
         )
+        if np.isfinite(self.limit_estimate):
+            text += (f"\nLimit estimate (as {self.predictor} -> 0): b = {self.limit_estimate:.4f} "
+                     f"({pct}% CI: {self.limit_ci_low:.4f} to {self.limit_ci_high:.4f})")  # fmt: skip
+        return text
 
 
-def egger_test(fit, predictor: str = "sei") -> EggerResult:
+def egger_test(fit, predictor: str = "sei", model: str = "rma", ni=None) -> EggerResult:
     """Egger's regression test for funnel-plot asymmetry (metafor ``regtest``).
 
     Parameters
     ----------
     fit : RMAResult
-        A model from :func:`jdmstats.meta.random_effects`.  The test regresses the effects on
-        the predictor in a meta-regression with the same tau^2 estimator, test and level.
-    predictor : {"sei", "vi"}
-        Standard error (Egger's classical test) or sampling variance.
+        A model from :func:`jdmstats.meta.random_effects`.  With ``model="rma"`` the test
+        regresses the effects on the predictor in a meta-regression with the same tau^2
+        estimator, test and level.
+    predictor : {"sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv"}
+        Standard error (Egger's test), sampling variance, or the sample size ``ni``, its
+        inverse, square root or inverse square root (these need ``ni``).
+    model : {"rma", "lm"}
+        ``"rma"`` (metafor's default): mixed- or equal-effects meta-regression.  ``"lm"``:
+        the classical weighted least-squares regression with weights ``1 / vi`` and a
+        multiplicative dispersion parameter (Egger et al. 1997), t test on ``k - 2`` df.
+    ni : array-like, optional
+        Sample sizes, for the ``ni`` family of predictors.
 
     Returns
     -------
@@ -127,16 +152,16 @@ def egger_test(fit, predictor: str = "sei") -> EggerResult:
     ------
     ValueError
         With fewer than 3 studies (the regression has 2 coefficients and needs residual
-        degrees of freedom), or an unknown predictor.
+        degrees of freedom), an unknown predictor or model, a sample-size predictor without
+        (valid) ``ni``, or a predictor that does not vary.
 
     Notes
     -----
-    Egger et al. (1997, BMJ 315:629) in the meta-regression form of Sterne & Egger (2005) as
-    ``metafor::regtest(x, model = "rma", predictor = ...)``: ``rma(yi, vi, mods = ~ sei)`` with
-    the model's method and test (z, or t on k - 2 df for Hartung-Knapp).  The classical
-    weighted least squares version (``model = "lm"``) is not implemented.  Validated against
-    metafor 3.8-1 ``regtest`` (6 datasets x EE/DL/REML x z/knha, both predictors) to 1e-6
-    relative.
+    Egger et al. (1997, BMJ 315:629); the meta-regression form (``model="rma"``) is that of
+    Sterne & Egger (2005), ``metafor::regtest(x, model, predictor)``.  ``model="lm"`` uses
+    statsmodels' ``WLS``.  Validated against metafor 3.8-1 ``regtest``: ``rma`` on 6 datasets
+    x EE/DL/REML x z/knha with ``sei`` and ``vi``; ``lm`` on the same datasets with every
+    predictor (``tests/reference/metafor_diagnostics.R``).
 
     Examples
     --------
@@ -147,11 +172,13 @@ def egger_test(fit, predictor: str = "sei") -> EggerResult:
     >>> res = egger_test(random_effects(yi, vi, method="REML"))
     >>> res.predictor, res.df is None
     ('sei', True)
+    >>> egger_test(random_effects(yi, vi), model="lm").df  # classical Egger: t on k - 2 df
+    10
     """
-    from jdmstats.meta.metareg import metareg
-
     if predictor not in _PREDICTORS:
         raise ValueError(f"Unknown predictor {predictor!r}; accepted: {', '.join(_PREDICTORS)}.")
+    if model not in ("rma", "lm"):
+        raise ValueError(f"Unknown model {model!r}; accepted: rma, lm.")
     yi, vi, method, test, level, labels, control = _model_parts(fit)
     k = yi.size
     if k < 3:
@@ -159,12 +186,17 @@ def egger_test(fit, predictor: str = "sei") -> EggerResult:
             f"Egger's regression test needs at least 3 studies (k = {k}): the regression on "
             f"{predictor} has 2 coefficients and no residual degrees of freedom otherwise."
         )
-    x = np.sqrt(vi) if predictor == "sei" else vi
+    x = _predictor_values(predictor, vi, ni, k)
     if np.ptp(x) == 0:
         raise ValueError(
             f"All studies have the same {predictor}: the regression test is undefined "
             "(model matrix not of full rank)."
         )
+    lvl = float(level if level <= 1 else level / 100)
+    if model == "lm":
+        return _egger_lm(yi, vi, x, predictor, lvl)
+    from jdmstats.meta.metareg import metareg
+
     reg = metareg(
         yi,
         vi,
@@ -177,6 +209,7 @@ def egger_test(fit, predictor: str = "sei") -> EggerResult:
         control=control or None,
     )
     coef = reg.coef
+    limit = predictor in _LIMIT
     return EggerResult(
         statistic=float(coef["statistic"].iloc[1]),
         pvalue=float(coef["pvalue"].iloc[1]),
@@ -184,15 +217,57 @@ def egger_test(fit, predictor: str = "sei") -> EggerResult:
         predictor=predictor,
         slope=float(coef["estimate"].iloc[1]),
         slope_se=float(coef["se"].iloc[1]),
-        limit_estimate=float(coef["estimate"].iloc[0]),
-        limit_ci_low=float(coef["ci_low"].iloc[0]),
-        limit_ci_high=float(coef["ci_high"].iloc[0]),
+        limit_estimate=float(coef["estimate"].iloc[0]) if limit else np.nan,
+        limit_ci_low=float(coef["ci_low"].iloc[0]) if limit else np.nan,
+        limit_ci_high=float(coef["ci_high"].iloc[0]) if limit else np.nan,
         tau2=float(reg.tau2),
         k=int(k),
         method=method,
         test=test,
-        level=float(level if level <= 1 else level / 100),
+        level=lvl,
         fit=reg,
+    )
+
+
+def _predictor_values(predictor: str, vi: np.ndarray, ni, k: int) -> np.ndarray:
+    if predictor == "sei":
+        return np.sqrt(vi)
+    if predictor == "vi":
+        return vi
+    if ni is None:
+        raise ValueError(f"predictor {predictor!r} needs the sample sizes: pass ni=.")
+    n = np.asarray(ni, dtype=float).ravel()
+    if n.size != k or not np.all(np.isfinite(n)) or np.any(n <= 0):
+        raise ValueError(f"ni must hold {k} positive sample sizes (one per study); got {ni!r}.")
+    return {"ni": n, "ninv": 1 / n, "sqrtni": np.sqrt(n), "sqrtninv": 1 / np.sqrt(n)}[predictor]
+
+
+def _egger_lm(yi, vi, x, predictor: str, level: float) -> EggerResult:
+    """Classical Egger test: WLS of ``yi`` on the predictor with weights ``1/vi`` (statsmodels),
+    the residual variance estimated (multiplicative dispersion), t tests on ``k - 2`` df."""
+    import statsmodels.api as sm
+
+    k = yi.size
+    res = sm.WLS(yi, np.column_stack([np.ones(k), x]), weights=1 / vi).fit()
+    limit = predictor in _LIMIT
+    lo, hi = res.conf_int(alpha=1 - level)[0] if limit else (np.nan, np.nan)
+    return EggerResult(
+        statistic=float(res.tvalues[1]),
+        pvalue=float(res.pvalues[1]),
+        df=int(res.df_resid),
+        predictor=predictor,
+        slope=float(res.params[1]),
+        slope_se=float(res.bse[1]),
+        limit_estimate=float(res.params[0]) if limit else np.nan,
+        limit_ci_low=float(lo),
+        limit_ci_high=float(hi),
+        tau2=np.nan,
+        k=int(k),
+        method="lm",
+        test="t",
+        level=level,
+        fit=res,
+        model="lm",
     )
 
 

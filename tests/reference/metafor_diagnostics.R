@@ -7,6 +7,9 @@
 #   leave1out, influence (incl. dfbs and the "inf" flag), cumul, baujat,
 #   regtest (model = "rma", predictors "sei" and "vi"), trimfill (L0 / R0, side auto/left/right).
 # ranktest is computed once per dataset (it does not depend on the model's method or test).
+# regtest_predictors: per dataset, REML fit with the sample sizes ni, regtest with model = "lm"
+#   (classical weighted regression) and "rma" for every predictor the data allow (sei, vi, and
+#   ni, ninv, sqrtni, sqrtninv where sample sizes are known).
 #
 # Worked examples from metafor's own documentation that are part of the grid:
 #   - influence.rma.uni help page: dat.bcg, log risk ratios, rma(yi, vi) (REML, z)
@@ -42,11 +45,12 @@ dsets <- list()
 
 d <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 dsets$bcg <- list(measure = "RR", yi = c(d$yi), vi = c(d$vi),
+                  ni = with(d, tpos + tneg + cpos + cneg),
                   slab = paste(d$author, d$year), order_key = d$year,
                   order_desc = "publication year")
 
 d <- escalc(measure = "PLO", xi = xi, ni = ni, data = dat.pritz1997)
-dsets$pritz1997 <- list(measure = "PLO", yi = c(d$yi), vi = c(d$vi),
+dsets$pritz1997 <- list(measure = "PLO", yi = c(d$yi), vi = c(d$vi), ni = d$ni,
                         slab = as.character(d$authors), order_key = c(d$vi),
                         order_desc = "sampling variance (most precise first)")
 
@@ -57,17 +61,17 @@ dsets$hackshaw1998 <- list(measure = "OR", yi = c(d$yi), vi = c(d$vi),
 
 d <- escalc(measure = "SMD", m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i,
             n2i = n2i, data = dat.normand1999)
-dsets$normand1999 <- list(measure = "SMD", yi = c(d$yi), vi = c(d$vi),
+dsets$normand1999 <- list(measure = "SMD", yi = c(d$yi), vi = c(d$vi), ni = d$n1i + d$n2i,
                           slab = as.character(d$source), order_key = -c(d$vi),
                           order_desc = "minus sampling variance (least precise first)")
 
 d <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
-dsets$molloy2014 <- list(measure = "ZCOR", yi = c(d$yi), vi = c(d$vi),
+dsets$molloy2014 <- list(measure = "ZCOR", yi = c(d$yi), vi = c(d$vi), ni = d$ni,
                          slab = paste(d$authors, d$year), order_key = d$year,
                          order_desc = "publication year")
 
 d <- escalc(measure = "OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = dat.egger2001)
-dsets$egger2001 <- list(measure = "OR", yi = c(d$yi), vi = c(d$vi),
+dsets$egger2001 <- list(measure = "OR", yi = c(d$yi), vi = c(d$vi), ni = d$n1i + d$n2i,
                         slab = as.character(d$study), order_key = d$year,
                         order_desc = "publication year")
 
@@ -174,6 +178,23 @@ for (dn in names(dsets)) {
                      pval_normal = xa$pval)
 }
 
+rt_sum <- function(x) {
+  slope_se <- if (x$model == "lm") coef(summary(x$fit))[2, 2] else x$fit$se[2]
+  list(zval = x$zval, pval = x$pval, ddf = x$ddf, est = x$est, ci_lb = x$ci.lb,
+       ci_ub = x$ci.ub, slope = unname(coef(x$fit)[2]), slope_se = slope_se)
+}
+regtest_predictors <- list()
+for (dn in names(dsets)) {
+  ds <- dsets[[dn]]
+  preds <- if (is.null(ds$ni)) c("sei", "vi") else
+    c("sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv")
+  f <- if (is.null(ds$ni)) rma(ds$yi, ds$vi, method = "REML", control = ctrl) else
+    rma(ds$yi, ds$vi, ni = ds$ni, method = "REML", control = ctrl)
+  regtest_predictors[[dn]] <- lapply(setNames(preds, preds), function(pr) list(
+    lm = rt_sum(regtest(f, model = "lm", predictor = pr)),
+    rma = rt_sum(regtest(f, model = "rma", predictor = pr))))
+}
+
 out <- list(
   versions = list(R = R.version.string,
                   metafor = as.character(packageVersion("metafor")),
@@ -185,7 +206,8 @@ out <- list(
               regtest = c("sei", "vi")),
   datasets = dsets,
   cases = cases,
-  ranktest = rank
+  ranktest = rank,
+  regtest_predictors = regtest_predictors
 )
 
 write_json(out, out_path, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
