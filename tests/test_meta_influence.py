@@ -282,3 +282,65 @@ def test_cumulative_default_order_and_bad_order():
 def test_not_a_model_raises():
     with pytest.raises(TypeError, match="random_effects"):
         leave_one_out(object())
+
+
+# ------------------------------------------------------------------ meta-regression models
+MR_CASES = REF["influence_metareg"]
+MR_IDS = [f"{c['dataset']}~{'+'.join(np.atleast_1d(c['mods']))}-{c['method']}-{c['test']}"
+          for c in MR_CASES]  # fmt: skip
+MR_COLS = [("rstudent", "rstudent"), ("dffits", "dffits"), ("cook_d", "cook_d"),
+           ("cov_r", "cov_r"), ("tau2_del", "tau2_del"), ("qe_del", "QE_del"), ("hat", "hat"),
+           ("weight", "weight")]  # fmt: skip
+
+
+def _metareg_fit(case):
+    from jdmstats.meta.metareg import metareg
+
+    ds = REF["datasets"][case["dataset"]]
+    mods = pd.DataFrame({m: ds["mods"][m] for m in np.atleast_1d(case["mods"])})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # EE + knha warns (as metafor)
+        return metareg(ds["yi"], ds["vi"], mods, method=case["method"], test=case["test"],
+                       labels=ds["slab"])  # fmt: skip
+
+
+@pytest.mark.reference
+def test_metareg_influence_grid_complete():
+    have = {(c["dataset"], tuple(np.atleast_1d(c["mods"])), c["method"], c["test"])
+            for c in MR_CASES}  # fmt: skip
+    assert len(have) == 4 * 3 * 2
+    assert {m for _, m, _, _ in have} == {("ablat",), ("ablat", "year"), ("year",)}
+    assert any(any(c["influence"]["inf"]) for c in MR_CASES)  # the flag is exercised
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("case", MR_CASES, ids=MR_IDS)
+def test_metareg_influence_matches_metafor(case):
+    fit = _metareg_fit(case)
+    np.testing.assert_allclose(fit.beta, case["beta"], rtol=1e-7, atol=1e-10)
+    inf = influence(fit)
+    ref = case["influence"]
+    for ours, theirs in MR_COLS:
+        assert_ref(inf.table[ours].to_numpy(), ref[theirs], theirs)
+    names = list(ref["dfbs"])
+    assert [c for c in inf.table.columns if c.startswith("dfbs_")] == [f"dfbs_{n}" for n in names]
+    for name in names:
+        assert_ref(inf.table[f"dfbs_{name}"].to_numpy(), ref["dfbs"][name], f"dfbs {name}")
+    np.testing.assert_array_equal(inf.inf, np.asarray(ref["inf"], dtype=bool))
+    assert inf.p == fit.X.shape[1] and inf.k == len(ref["hat"])
+
+
+def test_metareg_influence_hat_values_sum_to_p():
+    fit = _metareg_fit(MR_CASES[1])
+    inf = influence(fit)
+    np.testing.assert_allclose(inf.table["hat"].sum(), inf.p, rtol=1e-12)
+    np.testing.assert_allclose(inf.table["weight"].sum(), 100.0, rtol=1e-12)
+
+
+def test_metareg_influence_needs_residual_df():
+    from jdmstats.meta.metareg import metareg
+
+    fit = metareg([0.1, 0.5, 0.2], [0.01, 0.02, 0.03], pd.DataFrame({"x": [1.0, 2.0, 4.0]}),
+                  method="DL")  # fmt: skip
+    with pytest.raises(ValueError, match=r"need at least p \+ 2 = 4 studies \(k = 3\)"):
+        influence(fit)

@@ -1,7 +1,8 @@
 """Leave-one-out, influence diagnostics, cumulative meta-analysis and Baujat coordinates.
 
 Every function takes a fitted random-/equal-effects model (the result of
-:func:`jdmstats.meta.model.random_effects`) and refits it on subsets of the studies with the
+:func:`jdmstats.meta.model.random_effects`; :func:`influence` also a meta-regression from
+:func:`jdmstats.meta.metareg.metareg`) and refits it on subsets of the studies with the
 same estimator of tau^2, the same test (``"z"``, ``"knha"`` or ``"adhoc"``) and the same
 confidence level.  All subset fits are done at once by :func:`jdmstats.meta._solver.fit_batch`
 with a ``(B, k)`` mask (leave-one-out: ``~eye(k)``; cumulative: lower-triangular), so there is
@@ -283,7 +284,8 @@ class InfluenceResult(ResultMixin):
     ----------
     table : pandas.DataFrame
         One row per study: ``rstudent``, ``dffits``, ``cook_d``, ``cov_r``, ``tau2_del``,
-        ``qe_del``, ``hat``, ``weight`` (percent), ``dfbs`` and ``inf`` (bool).
+        ``qe_del``, ``hat``, ``weight`` (percent), ``dfbs`` (meta-regression: one
+        ``dfbs_<coefficient>`` column per coefficient) and ``inf`` (bool).
     inf : ndarray of bool
         metafor's influence flag (the ``*`` in its print-out).
     labels : list of str
@@ -326,12 +328,15 @@ class InfluenceResult(ResultMixin):
 
 
 def influence(fit) -> InfluenceResult:
-    """Case-deletion (influence) diagnostics of a random-/equal-effects model.
+    """Case-deletion (influence) diagnostics of a random-/equal-effects model or meta-regression.
 
     Parameters
     ----------
-    fit : RMAResult
-        A model fitted by :func:`jdmstats.meta.random_effects`.
+    fit : RMAResult or MetaRegResult
+        A model fitted by :func:`jdmstats.meta.random_effects` or
+        :func:`jdmstats.meta.metareg` (then see :func:`_influence_metareg` for the
+        definitions with moderators: fitted values replace the pooled estimate, ``dfbs`` has
+        one column per coefficient, Cook's distance and ``cov_r`` use all coefficients).
 
     Returns
     -------
@@ -371,6 +376,8 @@ def influence(fit) -> InfluenceResult:
     >>> list(inf.table.columns[:4])
     ['rstudent', 'dffits', 'cook_d', 'cov_r']
     """
+    if getattr(fit, "X", None) is not None and np.asarray(fit.X).shape[1] > 1:
+        return _influence_metareg(fit)
     yi, vi, method, test, level, labels, control, bf, loo = _leave_one_out_parts(fit)
     k, p = yi.size, 1
     full_mask = np.ones((1, k), dtype=bool)
@@ -431,6 +438,86 @@ def influence(fit) -> InfluenceResult:
         tau2=tau2_f,
         qe=float(bfull.qe[0]),
     )
+
+
+def _influence_metareg(fit) -> InfluenceResult:
+    """Influence diagnostics of a meta-regression (``metafor::influence.rma.uni`` with mods).
+
+    With ``X`` the model matrix, ``b`` the coefficients, ``W = diag(1 / (v + tau2))`` and
+    ``(-i)`` the model refitted without study ``i`` (same estimator and test; the ``k`` refits
+    in one ``fit_batch`` call, no Python loop):
+
+    - ``rstudent``: ``(y_i - x_i b_(-i)) / sqrt(s2_(-i) (v_i + tau2_(-i)) + x_i V_(-i) x_i')``;
+    - ``dffits``: ``(x_i b - x_i b_(-i)) / sqrt(s2_(-i) h_i (tau2_(-i) + v_i))``;
+    - ``cook_d``: ``(b - b_(-i))' V^-1 (b - b_(-i))`` over all ``p`` coefficients;
+    - ``cov_r``: ``det V_(-i) / det V``; ``hat``: diagonal of ``X (X'WX)^-1 X'W``;
+    - ``dfbs_<coef>``: ``(b - b_(-i)) / sqrt(s2_(-i) diag((X' W_(-i) X)^-1))``, ``W_(-i)``
+      with ``tau2_(-i)`` over all ``k`` studies;
+    - ``inf``: ``|dffits| > 3 sqrt(p/(k-p))``, ``P(chi2_p <= cook_d) > 0.5``, ``hat > 3p/k`` or
+      any ``|dfbs| > 1``.
+
+    ``V`` are the coefficients' covariance matrices (Hartung-Knapp scaled by ``s2`` for
+    ``test="knha"``/``"adhoc"``; ``s2 = 1`` for z).  No Python library has these for
+    random-effects meta-regression; validated against metafor 3.8-1 (4 models x EE/DL/REML x
+    z/knha) in ``tests/test_meta_influence.py``.
+    """
+    yi, vi, method, test, level, labels, control = _model_parts(fit)
+    X = np.asarray(fit.X, dtype=float)
+    k, p = X.shape
+    if k - 1 <= p:
+        raise ValueError(
+            f"Influence diagnostics of a meta-regression with p = {p} coefficients need at "
+            f"least p + 2 = {p + 2} studies (k = {k}): each deletion fit needs residual df."
+        )
+    mask = ~np.eye(k, dtype=bool)
+    bf = _batch(yi, vi, mask, method, control, X=X)
+    tau2_d = np.asarray(bf.tau2, dtype=float)
+    if test == "z":
+        s2w_d = np.ones(k)
+    else:
+        s2w_d = np.where(bf.rss <= np.finfo(float).eps, 0.0, bf.rss / (k - 1 - p))
+        if test == "adhoc":
+            s2w_d = np.maximum(s2w_d, 1.0)
+    beta_d = np.asarray(bf.beta, dtype=float)  # (k, p)
+    vb_d = np.asarray(bf.vb, dtype=float) * s2w_d[:, None, None]  # (k, p, p), scaled
+    beta = np.asarray(fit.beta, dtype=float).ravel()
+    vb = np.asarray(fit.vb, dtype=float)  # scaled as the fit's test
+    tau2 = float(fit.tau2)
+    w = 1.0 / (vi + tau2)
+    xtwx_inv = np.linalg.inv(X.T @ (w[:, None] * X))
+    hat = np.einsum("ij,jk,ik->i", X, xtwx_inv, X) * w
+    weight = 100.0 * w / w.sum()
+    delpred = np.einsum("ij,ij->i", X, beta_d)
+    vdelpred = np.einsum("ij,ijk,ik->i", X, vb_d, X)
+    resid = yi - delpred
+    resid = np.where(np.abs(resid) < 100 * np.finfo(float).eps, 0.0, resid)
+    rstudent = resid / np.sqrt(vi * s2w_d + vdelpred + tau2_d * s2w_d)
+    dffits = (X @ beta - delpred) / np.sqrt(s2w_d * hat * (tau2_d + vi))
+    w_del = 1.0 / (vi[None, :] + tau2_d[:, None])  # (k, k): all studies, tau2 of fit (-i)
+    vb_del_all = np.linalg.inv(np.einsum("ji,bj,jk->bik", X, w_del, X))
+    dfb = beta[None, :] - beta_d
+    dfbs = dfb / np.sqrt(s2w_d[:, None] * np.einsum("bii->bi", vb_del_all))
+    cook_d = np.einsum("bi,ij,bj->b", dfb, np.linalg.inv(vb), dfb)
+    cov_r = np.linalg.det(vb_d) / np.linalg.det(vb)
+    with np.errstate(invalid="ignore"):
+        flag = (
+            (np.abs(dffits) > 3 * np.sqrt(p / (k - p)))
+            | (stats.chi2.cdf(cook_d, p) > 0.5)
+            | (hat > 3 * p / k)
+            | (np.abs(dfbs) > 1).any(axis=1)
+        )
+    names = list(fit.coef.index) if hasattr(fit, "coef") else [f"b{j}" for j in range(p)]
+    table = pd.DataFrame(
+        {"rstudent": rstudent, "dffits": dffits, "cook_d": cook_d, "cov_r": cov_r,
+         "tau2_del": tau2_d, "qe_del": np.asarray(bf.qe, dtype=float), "hat": hat,
+         "weight": weight,
+         **{f"dfbs_{name}": dfbs[:, j] for j, name in enumerate(names)},
+         "inf": np.asarray(flag, dtype=bool)},
+        index=pd.Index(labels, name="study"),
+    )  # fmt: skip
+    return InfluenceResult(table=table, inf=np.asarray(flag, dtype=bool), labels=list(labels),
+                           k=k, p=p, method=method, test=test, tau2=tau2,
+                           qe=float(fit.qe))  # fmt: skip
 
 
 def baujat(fit) -> pd.DataFrame:

@@ -10,6 +10,8 @@
 # regtest_predictors: per dataset, REML fit with the sample sizes ni, regtest with model = "lm"
 #   (classical weighted regression) and "rma" for every predictor the data allow (sei, vi, and
 #   ni, ninv, sqrtni, sqrtninv where sample sizes are known).
+# influence_metareg: influence() of meta-regression models (dat.bcg ~ ablat, ~ ablat + year;
+#   dat.hackshaw1998 ~ year; dat.molloy2014 ~ year) x EE/DL/REML x z/knha.
 #
 # Worked examples from metafor's own documentation that are part of the grid:
 #   - influence.rma.uni help page: dat.bcg, log risk ratios, rma(yi, vi) (REML, z)
@@ -46,6 +48,7 @@ dsets <- list()
 d <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 dsets$bcg <- list(measure = "RR", yi = c(d$yi), vi = c(d$vi),
                   ni = with(d, tpos + tneg + cpos + cneg),
+                  mods = list(ablat = d$ablat, year = d$year),
                   slab = paste(d$author, d$year), order_key = d$year,
                   order_desc = "publication year")
 
@@ -56,6 +59,7 @@ dsets$pritz1997 <- list(measure = "PLO", yi = c(d$yi), vi = c(d$vi), ni = d$ni,
 
 d <- dat.hackshaw1998
 dsets$hackshaw1998 <- list(measure = "OR", yi = c(d$yi), vi = c(d$vi),
+                           mods = list(year = d$year),
                            slab = paste(d$author, d$year), order_key = d$year,
                            order_desc = "publication year")
 
@@ -67,6 +71,7 @@ dsets$normand1999 <- list(measure = "SMD", yi = c(d$yi), vi = c(d$vi), ni = d$n1
 
 d <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
 dsets$molloy2014 <- list(measure = "ZCOR", yi = c(d$yi), vi = c(d$vi), ni = d$ni,
+                         mods = list(year = d$year),
                          slab = paste(d$authors, d$year), order_key = d$year,
                          order_desc = "publication year")
 
@@ -195,6 +200,32 @@ for (dn in names(dsets)) {
     rma = rt_sum(regtest(f, model = "rma", predictor = pr))))
 }
 
+infl_mr <- function(f) {
+  x <- influence(f)
+  list(rstudent = x$inf$rstudent, dffits = x$inf$dffits, cook_d = x$inf$cook.d,
+       cov_r = x$inf$cov.r, tau2_del = x$inf$tau2.del, QE_del = x$inf$QE.del,
+       hat = x$inf$hat, weight = x$inf$weight,
+       dfbs = lapply(unclass(x$dfbs)[seq_len(f$p)], unname), inf = x$is.infl)
+}
+mr_specs <- list(list(dataset = "bcg", mods = "ablat"),
+                 list(dataset = "bcg", mods = c("ablat", "year")),
+                 list(dataset = "hackshaw1998", mods = "year"),
+                 list(dataset = "molloy2014", mods = "year"))
+influence_metareg <- list()
+for (sp in mr_specs) {
+  ds <- dsets[[sp$dataset]]
+  M <- do.call(cbind, ds$mods[sp$mods])
+  for (m in methods) {
+    for (tt in tests) {
+      f <- suppressWarnings(rma(ds$yi, ds$vi, mods = M, method = m, test = tt,
+                                control = ctrl))
+      influence_metareg[[length(influence_metareg) + 1]] <- list(
+        dataset = sp$dataset, mods = sp$mods, method = m, test = tt,
+        beta = c(f$beta), tau2 = f$tau2, influence = suppressWarnings(infl_mr(f)))
+    }
+  }
+}
+
 out <- list(
   versions = list(R = R.version.string,
                   metafor = as.character(packageVersion("metafor")),
@@ -207,7 +238,8 @@ out <- list(
   datasets = dsets,
   cases = cases,
   ranktest = rank,
-  regtest_predictors = regtest_predictors
+  regtest_predictors = regtest_predictors,
+  influence_metareg = influence_metareg
 )
 
 write_json(out, out_path, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
