@@ -9,9 +9,34 @@ Extraction files are only read, never written.
 
 Examples
 --------
+A folder with one extraction file (a made-up cohort), harmonised into another folder:
+
+>>> import tempfile
 >>> from jdmstats import harmonise
->>> tables, problems = harmonise.build_tables(sorted(Path("data/extraction").glob("*.yaml")))  # doctest: +SKIP
->>> harmonise.harmonise("data/extraction", "data/harmonised")  # doctest: +SKIP
+>>> root = Path(tempfile.mkdtemp())
+>>> (root / "extraction").mkdir()
+>>> _ = (root / "extraction" / "Demo2020.yaml").write_text('''
+... study_id: Demo2020
+... first_author: Demo
+... year: 2020
+... title: A made-up cohort
+... journal: Demo J
+... url: https://example.org/demo
+... source_level: abstract
+... country: France
+... design: retrospective_cohort
+... cohorts:
+...   - n_patients: 40
+...     n_calcinosis: 10
+...     calcinosis_timing: cumulative
+...     delay: {value: 6, unit: months, stat: median, definition: onset_to_diagnosis}
+...     locator: abstract
+... ''')
+>>> counts = harmonise.harmonise(root / "extraction", root / "harmonised")
+>>> counts["studies"], counts["cohorts"]
+(1, 1)
+>>> (root / "harmonised" / "cohorts.csv").exists()
+True
 """
 
 from __future__ import annotations

@@ -276,9 +276,9 @@ def pooled_prevalence(
     Examples
     --------
     >>> from jdmstats import datasets, prevalence
-    >>> res = prevalence.pooled_prevalence(datasets.load_cohorts())  # doctest: +SKIP
-    >>> 0 < res.estimate < 1  # doctest: +SKIP
-    True
+    >>> res = prevalence.pooled_prevalence(datasets.load_cohorts())
+    >>> res.model, 0 < res.ci_low < res.estimate < res.ci_high < 1
+    ('glmm', True)
     """
     if primary_only:
         data, _ = analysis_set(cohorts)

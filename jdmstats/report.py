@@ -11,8 +11,18 @@ give the same file.
 
 Examples
 --------
->>> from jdmstats import report
->>> path = report.write_report(out="/tmp/jdmstats-report.html")   # doctest: +SKIP
+Report on the outputs of an earlier run (here only two quick steps; the page says which
+steps produced nothing). ``report.write_report(out="report.html")`` runs every step first.
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> from jdmstats import pipeline, report
+>>> results = Path(tempfile.mkdtemp())
+>>> _ = pipeline.run(out=results, only=["descriptive", "prisma"], quiet=True)
+>>> path = report.write_report(results=results, out=results / "report.html")
+>>> html = path.read_text(encoding="utf-8")
+>>> html.count("<img"), "produced no output" in html  # the PRISMA diagram; missing steps said
+(1, True)
 """
 
 from __future__ import annotations
