@@ -66,7 +66,8 @@ def cmd_report(args) -> int:
     from .report import write_report
 
     _headless()
-    path = write_report(data=args.data, out=args.out, results=args.results, quiet=args.quiet)
+    path = write_report(data=args.data, out=args.out, results=args.results, quiet=args.quiet,
+                        tables=[f for item in (args.tables or []) for f in item.split(",") if f])
     if not args.quiet:
         print(f"wrote {path.resolve()}", file=sys.stderr)
     return 0
@@ -107,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="report.html", help="HTML file (default: report.html)")
     p.add_argument("--results", help="report on the outputs of an earlier `jdmstats run --out "
                    "DIR` instead of running the analyses again")  # fmt: skip
+    p.add_argument("--tables", action="append", metavar="FORMAT",
+                   help="also write every results table as md (Markdown) and/or tex (LaTeX, "
+                        "booktabs) into <out>_tables/ (repeat or comma-separate)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="print nothing")
     p.set_defaults(func=cmd_report)
 

@@ -40,7 +40,7 @@ import pandas as pd
 
 from . import _report_text as text
 
-__all__ = ["build_html", "write_report", "QUESTIONS"]
+__all__ = ["build_html", "write_report", "export_tables", "to_markdown", "to_latex", "QUESTIONS"]
 
 QUESTIONS = (
     ("prevalence", "Question 1. How common is calcinosis?"),
@@ -142,6 +142,116 @@ def _fmt_cell(v) -> str:
             return f"{int(v)}"
         return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
     return str(v)
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}"}  # fmt: skip
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def _cells(df: pd.DataFrame, index: bool) -> tuple[list[str], list[list[str]], list[bool]]:
+    """Header, formatted rows and right-alignment flags (numeric columns) of a table."""
+    frame = df.reset_index(names=df.index.name or "") if index else df
+    header = [str(c) for c in frame.columns]
+    rows = [[_fmt_cell(v) for v in row] for row in frame.itertuples(index=False)]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]  # fmt: skip
+    return header, rows, numeric
+
+
+def to_markdown(df: pd.DataFrame, index: bool = False) -> str:
+    """A results table as a Markdown (pipe) table, numbers as in the HTML report.
+
+    Numbers keep 4 significant digits, missing values are blank, numeric columns are
+    right-aligned; ``|`` inside text is escaped. No extra dependency (pandas' own
+    ``to_markdown`` needs *tabulate*).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from jdmstats.report import to_markdown
+    >>> print(to_markdown(pd.DataFrame({"model": ["GLMM"], "estimate": [0.2713], "k": [35]})))
+    | model | estimate | k |
+    |:--|--:|--:|
+    | GLMM | 0.2713 | 35 |
+    """
+    header, rows, numeric = _cells(df, index)
+
+    def line(cells):
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    rule = "|" + "|".join("--:" if n else ":--" for n in numeric) + "|"
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def to_latex(df: pd.DataFrame, caption: str | None = None, label: str | None = None,
+             index: bool = False) -> str:  # fmt: skip
+    """A results table as a LaTeX ``table`` with a booktabs ``tabular``.
+
+    Numbers as in the HTML report (4 significant digits, blanks for missing); text is escaped
+    for LaTeX. Needs ``\\usepackage{booktabs}`` in the document. No extra dependency (pandas'
+    own ``to_latex`` needs *jinja2*).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from jdmstats.report import to_latex
+    >>> print(to_latex(pd.DataFrame({"group": ["a_1"], "pct": [12.5]}), caption="5% of x"))
+    \\begin{table}[ht]
+    \\centering
+    \\caption{5\\% of x}
+    \\begin{tabular}{lr}
+    \\toprule
+    group & pct \\\\
+    \\midrule
+    a\\_1 & 12.5 \\\\
+    \\bottomrule
+    \\end{tabular}
+    \\end{table}
+    """
+    header, rows, numeric = _cells(df, index)
+    spec = "".join("r" if n else "l" for n in numeric)
+    lines = ["\\begin{table}[ht]", "\\centering"]
+    if caption:
+        lines.append(f"\\caption{{{_latex_escape(caption)}}}")
+    if label:
+        lines.append(f"\\label{{{label}}}")
+    lines += [f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
+              " & ".join(_latex_escape(h) for h in header) + " \\\\", "\\midrule"]  # fmt: skip
+    lines += [" & ".join(_latex_escape(c) for c in r) + " \\\\" for r in rows]
+    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(lines)
+
+
+TABLE_FORMATS = {"md": to_markdown, "tex": to_latex}
+"""Formats :func:`export_tables` writes (file suffix -> formatter)."""
+
+
+def export_tables(results: str | os.PathLike, out: str | os.PathLike,
+                  formats=("md", "tex")) -> list[Path]:  # fmt: skip
+    """Write every results table (``results/tables/*.csv``) as Markdown and/or LaTeX.
+
+    One file per table and format, ``out/<table>.<md|tex>``, in the same order and with the
+    same numbers as the HTML report, ready to paste into a manuscript.
+    """
+    unknown = sorted(set(formats) - set(TABLE_FORMATS))
+    if unknown:
+        raise ValueError(f"unknown table format(s) {', '.join(unknown)}; accepted: md, tex")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in _read_tables(Path(results)).items():
+        for fmt in formats:
+            text = (to_latex(df, caption=f"{name} (tables/{name}.csv)", label=f"tab:{name}")
+                    if fmt == "tex" else to_markdown(df))  # fmt: skip
+            path = out / f"{name}.{fmt}"
+            path.write_text(text + "\n", encoding="utf-8")
+            written.append(path)
+    return written
 
 
 def table_html(df: pd.DataFrame, caption: str, max_rows: int = 200) -> str:
@@ -362,7 +472,8 @@ def build_html(results: str | os.PathLike, data: str | os.PathLike | None = None
 
 
 def write_report(data: str | os.PathLike | None = None, out: str | os.PathLike = "report.html",
-                 results: str | os.PathLike | None = None, quiet: bool = True) -> Path:  # fmt: skip
+                 results: str | os.PathLike | None = None, quiet: bool = True,
+                 tables=()) -> Path:  # fmt: skip
     """Write the HTML report.
 
     Parameters
@@ -376,6 +487,9 @@ def write_report(data: str | os.PathLike | None = None, out: str | os.PathLike =
         run into a temporary folder first.
     quiet : bool
         Passed to :func:`jdmstats.pipeline.run`.
+    tables : sequence of {"md", "tex"}
+        Also write every results table in these formats (:func:`export_tables`) to the
+        folder ``<out without suffix>_tables/`` next to the HTML file.
 
     Returns
     -------
@@ -384,6 +498,9 @@ def write_report(data: str | os.PathLike | None = None, out: str | os.PathLike =
     """
     from . import pipeline
 
+    unknown = sorted(set(tables) - set(TABLE_FORMATS))
+    if unknown:  # before any analysis runs
+        raise ValueError(f"unknown table format(s) {', '.join(unknown)}; accepted: md, tex")
     out = Path(out)
     with tempfile.TemporaryDirectory() as tmp:
         folder = pipeline.resolve_data(data, Path(tmp) / "data")
@@ -396,6 +513,8 @@ def write_report(data: str | os.PathLike | None = None, out: str | os.PathLike =
 
                 warnings.warn(f"report made from incomplete results: {exc}", stacklevel=2)
         page = build_html(results, data=folder)
+        if tables:
+            export_tables(results, out.with_name(f"{out.stem}_tables"), formats=tuple(tables))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out

@@ -169,3 +169,65 @@ def test_report_in_headless_chromium(page, results, tmp_path):
     assert n_tab >= len(tabs)
     loaded = set(re.findall(r'data-figure="([^"]+)"[^>]*data-loaded="yes"', dom))
     assert loaded == figs
+
+
+# ------------------------------------------------------------------ Markdown / LaTeX tables
+def test_markdown_table_blanks_escapes_and_aligns():
+    df = pd.DataFrame({"group": ["a|b", "c"], "est": [0.123456, float("nan")], "k": [3, 12]})
+    md = report.to_markdown(df).splitlines()
+    assert md[0] == "| group | est | k |"
+    assert md[1] == "|:--|--:|--:|"  # text left, numbers right
+    assert md[2] == "| a\\|b | 0.1235 | 3 |"  # 4 significant digits, pipe escaped
+    assert md[3] == "| c |  | 12 |"  # missing is blank, never 0
+
+
+def test_latex_table_escapes_every_special_character():
+    df = pd.DataFrame({"label": ["50% & more_#1 {x} $y$ ~z^ \\"], "p": [0.00001234]})
+    tex = report.to_latex(df, caption="Table_1", label="tab:x")
+    body = tex.splitlines()
+    assert body[:4] == ["\\begin{table}[ht]", "\\centering", "\\caption{Table\\_1}",
+                        "\\label{tab:x}"]  # fmt: skip
+    row = next(line for line in body if line.startswith("50"))
+    assert row == ("50\\% \\& more\\_\\#1 \\{x\\} \\$y\\$ \\textasciitilde{}z\\textasciicircum{} "
+                   "\\textbackslash{} & 1.23e-05 \\\\")  # fmt: skip
+    assert "\\begin{tabular}{lr}" in body and body[-1] == "\\end{table}"
+
+
+def test_export_tables_writes_every_results_table(results, tmp_path):
+    written = report.export_tables(results, tmp_path / "t", formats=("md", "tex"))
+    names = {p.stem for p in (results / "tables").glob("*.csv")}
+    assert {p.name for p in written} == {f"{n}.{f}" for n in names for f in ("md", "tex")}
+    prev = pd.read_csv(results / "tables" / "prevalence.csv")
+    md = (tmp_path / "t" / "prevalence.md").read_text()
+    assert md.count("\n") == len(prev) + 2  # header, rule, one line per row
+    again = report.export_tables(results, tmp_path / "u", formats=("md", "tex"))
+    assert [p.read_bytes() for p in written] == [p.read_bytes() for p in again]
+
+
+def test_report_cli_writes_tables_next_to_the_page(results, tmp_path):
+    from jdmstats import cli
+
+    out = tmp_path / "paper.html"
+    assert cli.main(["report", "--results", str(results), "--out", str(out), "--tables",
+                     "md,tex", "--quiet"]) == 0  # fmt: skip
+    assert out.exists() and (tmp_path / "paper_tables" / "prevalence.tex").exists()
+    assert (tmp_path / "paper_tables" / "prevalence.md").exists()
+
+
+def test_unknown_table_format_is_refused_before_running(tmp_path, capsys):
+    from jdmstats import cli
+
+    assert cli.main(["report", "--out", str(tmp_path / "r.html"), "--tables", "docx"]) == 2
+    assert "unknown table format(s) docx; accepted: md, tex" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_result_objects_render_as_markdown_and_latex():
+    from jdmstats import meta
+
+    fit = meta.random_effects([0.1, 0.3, 0.35, 0.6], [0.02, 0.03, 0.01, 0.04], method="REML")
+    md = fit.to_markdown().splitlines()
+    assert md[0].startswith("|  | k | estimate |") and md[2].startswith("| REML (z) | 4 |")
+    tex = fit.to_latex(label="tab:re")
+    assert "\\caption{Random-effects meta-analysis}" in tex and "\\label{tab:re}" in tex
+    assert "ci\\_low" in tex  # column names escaped

@@ -2,7 +2,8 @@
 
 Every result class is a ``@dataclass(frozen=True)`` that inherits :class:`ResultMixin` and
 implements :meth:`summary` (a pandas DataFrame).  The mixin provides ``to_dict()``,
-``_repr_html_()`` for Jupyter and a plain-text ``__str__`` built from the summary.
+``_repr_html_()`` for Jupyter, a plain-text ``__str__`` built from the summary, and
+``to_markdown()`` / ``to_latex()`` for manuscripts (:mod:`jdmstats.report`'s formatting).
 """
 
 from __future__ import annotations
@@ -43,6 +44,19 @@ class ResultMixin:
     def to_dict(self) -> dict[str, Any]:
         """Return every declared field as plain Python objects (lists, floats, str)."""
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def to_markdown(self) -> str:
+        """The summary as a Markdown table (:func:`jdmstats.report.to_markdown`)."""
+        from jdmstats.report import to_markdown
+
+        return to_markdown(self.summary(), index=True)
+
+    def to_latex(self, caption: str | None = None, label: str | None = None) -> str:
+        """The summary as a LaTeX booktabs table (:func:`jdmstats.report.to_latex`)."""
+        from jdmstats.report import to_latex
+
+        return to_latex(self.summary(), caption=caption or getattr(self, "_title", None),
+                        label=label, index=True)  # fmt: skip
 
     def _repr_html_(self) -> str:
         title = getattr(self, "_title", type(self).__name__)
