@@ -135,6 +135,21 @@ def _int(x) -> str:
     return f"{int(x):,}" if _ok(x) else "?"
 
 
+_WORDS = {"tnf": "TNF", "ivig": "IVIG", "jak": "JAK", "il1": "IL-1", "il6": "IL-6",
+          "glmm": "GLMM", "followup": "follow-up", "ipd": "patient-level"}  # fmt: skip
+
+
+def nice(name) -> str:
+    """A column or vocabulary value as words: ``tnf_inhibitor`` -> ``TNF inhibitor``."""
+    return " ".join(_WORDS.get(w, w) for w in str(name).split("_"))
+
+
+SMALL_STUDY_TESTS = {
+    "peters_inverse_n": "regression on 1/n (Peters-type)",
+    "egger_logit_se": "Egger's test on the SE of the logit",
+}
+
+
 # --------------------------------------------------------------------------------------------
 # Question by question
 # --------------------------------------------------------------------------------------------
@@ -159,8 +174,10 @@ def prevalence_text(t: dict[str, pd.DataFrame]) -> str:
     others = [r for _, r in prev.iterrows() if _get(r, "model") != _get(main, "model")]
     if others:
         bits = [f"{MODEL_NAMES.get(str(_get(r, 'model')), str(_get(r, 'model')))}: "
-                f"{pct(_get(r, 'estimate'))} ({_ci(_get(r, 'ci_low'), _get(r, 'ci_high'))}; "
-                f"k = {_int(_get(r, 'k'))})" for r in others]  # fmt: skip
+                + (f"{pct(_get(r, 'estimate'))} from a single cohort (nothing to pool)"
+                   if _get(r, "k") == 1 else
+                   f"{pct(_get(r, 'estimate'))} ({_ci(_get(r, 'ci_low'), _get(r, 'ci_high'))}; "
+                   f"k = {_int(_get(r, 'k'))})") for r in others]  # fmt: skip
         out.append("Sensitivity analyses gave " + "; ".join(bits) + ".")
     sub = t.get("prevalence_subgroups")
     if sub is not None and not sub.empty and "variable" in sub.columns:
@@ -168,13 +185,13 @@ def prevalence_text(t: dict[str, pd.DataFrame]) -> str:
         for var, g in sub.groupby("variable", sort=False):
             r = g.iloc[0]
             if _ok(_get(r, "q_between")):
-                bits.append(f"{str(var).replace('_', ' ')} (Q = {num(_get(r, 'q_between'), 1)} on "
+                bits.append(f"{nice(var)} (Q = {num(_get(r, 'q_between'), 1)} on "
                             f"{_int(_get(r, 'q_df'))} df, {pval(_get(r, 'q_pvalue'))})")  # fmt: skip
         if bits:
             out.append("Tests for subgroup differences: " + "; ".join(bits) + ".")
     mr = t.get("prevalence_metareg")
     if mr is not None and not mr.empty and "moderator" in mr.columns:
-        bits = [f"{str(_get(r, 'moderator')).replace('_', ' ')} ({_get(r, 'unit', '')}, k = "
+        bits = [f"{nice(_get(r, 'moderator'))} ({_get(r, 'unit', '')}, k = "
                 f"{_int(_get(r, 'k'))}): {num(_get(r, 'estimate'), 3)} on the logit scale "
                 f"({_ci(_get(r, 'ci_low'), _get(r, 'ci_high'), lambda x: num(x, 3))}), "
                 f"{pval(_get(r, 'pvalue'))}, permutation {pval(_get(r, 'pvalue_perm'))}"
@@ -182,7 +199,8 @@ def prevalence_text(t: dict[str, pd.DataFrame]) -> str:
         out.append("Meta-regression: " + "; ".join(bits) + ".")
     ss = t.get("prevalence_small_study")
     if ss is not None and not ss.empty and "test" in ss.columns:
-        bits = [f"{str(_get(r, 'test')).replace('_', ' ')} {pval(_get(r, 'pvalue'))}"
+        bits = [f"{SMALL_STUDY_TESTS.get(str(_get(r, 'test')), nice(_get(r, 'test')))} "
+                f"{pval(_get(r, 'pvalue'))}"
                 + (" (flagged: misleading for proportions)" if "FLAGGED" in str(_get(r, "note", ""))
                    else "") for _, r in ss.iterrows()]  # fmt: skip
         out.append("Small-study effects: " + "; ".join(bits) + ".")
@@ -206,14 +224,14 @@ def delay_text(t: dict[str, pd.DataFrame]) -> str:
             ci = _ci(math.exp(lo) if _ok(lo) else None, math.exp(hi) if _ok(hi) else None,
                      lambda x: num(x, 2))  # fmt: skip
             out.append(f"Meta-regression of logit prevalence on mean delay "
-                       f"({str(_get(r, 'analysis', '')).replace('_', ' ')}, k = {_int(_get(r, 'k'))}):"
+                       f"({nice(_get(r, 'analysis', ''))}, k = {_int(_get(r, 'k'))}):"
                        f" odds ratio {num(orr, 2)} per month of delay ({ci}), "
                        f"{pval(_get(r, 'pvalue'))}, permutation {pval(_get(r, 'pvalue_perm'))}"
                        f" ({_int(_get(r, 'n_perm'))} permutations).")  # fmt: skip
     gr = t.get("delay_groups")
     if gr is not None and not gr.empty and "row" in gr.columns:
         for _, r in gr[gr["row"].astype(str) == "pooled"].iterrows():
-            what = str(_get(r, "analysis", "")).replace("_", " ")
+            what = nice(_get(r, "analysis", ""))
             if _ok(_get(r, "estimate")):
                 out.append(f"Pooled {what}: {num(_get(r, 'estimate'))} "
                            f"({_ci(_get(r, 'ci_low'), _get(r, 'ci_high'), num)}; k = "
@@ -251,9 +269,11 @@ def response_text(t: dict[str, pd.DataFrame]) -> str:
                 f"effect per source): {pct(_get(allr, 'pooled_estimate'))} "
                 f"({_ci(_get(allr, 'pooled_ci_low'), _get(allr, 'pooled_ci_high'))})."
             )
-        bits = [f"{str(_get(r, 'class')).replace('_', ' ')} {_int(_get(r, 'any_regression'))}/"
+        bits = [f"{nice(_get(r, 'class'))} {_int(_get(r, 'any_regression'))}/"
                 f"{_int(_get(r, 'episodes'))} ({pct(_get(r, 'estimate'), 0)}, "
                 f"{_ci(_get(r, 'ci_low'), _get(r, 'ci_high'), lambda x: pct(x, 0))})"
+                if _ok(_get(r, "episodes")) and _get(r, "episodes") > 0
+                else f"{nice(_get(r, 'class'))}: no course with a stated response"
                 for _, r in rb.iterrows() if str(_get(r, "class")) != "all"]  # fmt: skip
         if bits:
             out.append("By class (any regression / courses): " + "; ".join(bits) + ".")
@@ -266,7 +286,7 @@ def response_text(t: dict[str, pd.DataFrame]) -> str:
                    f"usable time ({_int(events.sum())} regressions observed).")  # fmt: skip
         if with_median:
             out.append("Median time to regression: " + "; ".join(
-                f"{str(_get(r, 'class')).replace('_', ' ')} {num(_get(r, 'median'), 1)} months"
+                f"{nice(_get(r, 'class'))} {num(_get(r, 'median'), 1)} months"
                 for r in with_median) + ".")  # fmt: skip
         else:
             out.append("No therapy class had enough timed courses for a median time to "
@@ -279,12 +299,16 @@ def descriptive_text(t: dict[str, pd.DataFrame]) -> str:
     ep = t.get("episodes_by_class")
     out = []
     if bc is not None and not bc.empty and "sources" in bc.columns:
-        out.append(f"{_int(bc['sources'].sum())} sources from {_int(bc['country'].nunique())} "
-                   f"countries: {_int(bc['cohorts'].sum())} cohorts with "
+        named = bc.loc[~bc["country"].astype(str).isin(["not_stated", "multinational"]),
+                       "country"].nunique()  # fmt: skip
+        out.append(f"{_int(bc['sources'].sum())} sources from {_int(named)} named countries "
+                   f"(plus multinational and unstated): {_int(bc['cohorts'].sum())} cohorts with "
                    f"{_int(bc['cohort_children'].sum())} children, and "
                    f"{_int(bc['case_patients'].sum())} case patients.")  # fmt: skip
     if ep is not None and not ep.empty and "episodes" in ep.columns:
-        out.append(f"{_int(ep['episodes'].sum())} therapy courses in {len(ep)} classes.")
+        out.append(f"{_int(ep['episodes'].sum())} therapy courses in {len(ep)} therapy classes "
+                   "(a course that started agents of several classes together counts as "
+                   "'combination').")  # fmt: skip
     return " ".join(out)
 
 
@@ -319,12 +343,12 @@ def methods_text(t: dict[str, pd.DataFrame]) -> str:
                  "correction). Heterogeneity is reported as tau², I² and a 95% prediction "
                  "interval.")  # fmt: skip
         if len(models) > 1:
-            s.append("Sensitivity analyses: " + ", ".join(
-                MODEL_NAMES.get(m, m.replace("_", " ")) for m in prev["model"].astype(str)
+            s.append("Sensitivity analyses: " + "; ".join(
+                MODEL_NAMES.get(m, nice(m)) for m in prev["model"].astype(str)
                 if m != "glmm_primary") + ".")  # fmt: skip
     if t.get("prevalence_subgroups") is not None:
         vars_ = t["prevalence_subgroups"].get("variable", pd.Series(dtype=str)).astype(str)
-        s.append("Subgroups (" + ", ".join(dict.fromkeys(v.replace("_", " ") for v in vars_))
+        s.append("Subgroups (" + ", ".join(dict.fromkeys(nice(v) for v in vars_))
                  + ") were compared with a test for subgroup differences.")  # fmt: skip
     if t.get("prevalence_metareg") is not None or t.get("delay_metareg") is not None:
         s.append("Meta-regressions of logit prevalence used REML with the Hartung-Knapp "

@@ -363,6 +363,8 @@ def _source_records(path: Path, doc: dict, reader: _Reader) -> dict[str, list[di
             if not reader.keys(e, EPISODE_KEYS, ewhere):
                 continue
             episodes.append(_episode(reader, e, ewhere, pid, sid, j + 1, inherit, prov))
+    study["n_cohorts"] = len(cohorts)  # derived: the rows this source contributes
+    study["n_case_patients"] = len(patients)
     return {"studies": [study], "cohorts": cohorts, "patients": patients, "episodes": episodes}
 
 

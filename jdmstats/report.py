@@ -278,7 +278,13 @@ def figure_html(path: Path, caption: str) -> str:
 
 
 def markdown_html(md: str) -> str:
-    """Minimal Markdown (headings, lists, paragraphs, code, bold, links) to HTML."""
+    """Minimal Markdown (headings, lists, paragraphs, code, bold, links, pipe tables) to HTML.
+
+    Examples
+    --------
+    >>> print(markdown_html("| a | b |\\n|---|---|\\n| `x` | 2 |"))
+    <table class="md"><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td><code>x</code></td><td>2</td></tr></tbody></table>
+    """
 
     def inline(s: str) -> str:
         s = html.escape(s)
@@ -289,8 +295,21 @@ def markdown_html(md: str) -> str:
 
     out, para, items, in_code = [], [], [], False
     code: list[str] = []
+    rows: list[str] = []
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
 
     def flush():
+        if rows:
+            head, body = cells(rows[0]), rows[1:]
+            if body and re.fullmatch(r"[\s|:-]+", body[0]):
+                body = body[1:]
+            out.append('<table class="md"><thead><tr>'
+                       + "".join(f"<th>{inline(c)}</th>" for c in head) + "</tr></thead><tbody>"
+                       + "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in cells(r))
+                                 + "</tr>" for r in body) + "</tbody></table>")  # fmt: skip
+            rows.clear()
         if para:
             out.append(f"<p>{inline(' '.join(para))}</p>")
             para.clear()
@@ -310,6 +329,13 @@ def markdown_html(md: str) -> str:
         if in_code:
             code.append(line)
             continue
+        if line.lstrip().startswith("|"):
+            if not rows:
+                flush()
+            rows.append(line)
+            continue
+        if rows:
+            flush()
         m = re.match(r"^(#{1,6})\s+(.*)", line)
         if m:
             flush()

@@ -179,3 +179,15 @@ def test_vocabularies_hold(tables):
                 continue
             values = set(df[col.name].dropna().astype(str))
             assert values <= set(col.vocab), (name, col.name, values - set(col.vocab))
+
+
+def test_derived_row_counts_of_each_source(tables):
+    """studies.n_cohorts / n_case_patients are the rows each source contributes."""
+    studies = tables["studies"].set_index("study_id")
+    cohorts = tables["cohorts"].groupby("study_id").size()
+    patients = tables["patients"].groupby("study_id").size()
+    expected_c = cohorts.reindex(studies.index, fill_value=0)
+    expected_p = patients.reindex(studies.index, fill_value=0)
+    assert (studies["n_cohorts"].astype(int) == expected_c).all()
+    assert (studies["n_case_patients"].astype(int) == expected_p).all()
+    assert studies["n_case_patients"].sum() == len(tables["patients"])

@@ -231,3 +231,23 @@ def test_result_objects_render_as_markdown_and_latex():
     tex = fit.to_latex(label="tab:re")
     assert "\\caption{Random-effects meta-analysis}" in tex and "\\label{tab:re}" in tex
     assert "ci\\_low" in tex  # column names escaped
+
+
+def test_descriptive_text_counts_named_countries_and_case_patients():
+    bc = pd.DataFrame({"country": ["Brazil", "Italy", "multinational", "not_stated"],
+                       "region": ["latin_america", "europe", "multinational", "not_stated"],
+                       "sources": [2, 1, 1, 3], "cohorts": [2, 1, 1, 0],
+                       "cohort_children": [88, 30, 490, 0], "case_patients": [0, 1, 0, 4]})  # fmt: skip
+    sentence = text.descriptive_text({"studies_by_country": bc})
+    assert sentence.startswith("7 sources from 2 named countries")
+    assert "4 cohorts with 608 children, and 5 case patients" in sentence
+
+
+def test_response_text_names_classes_in_words():
+    rb = pd.DataFrame({"class": ["all", "tnf_inhibitor", "ivig"], "episodes": [3, 0, 3],
+                       "any_regression": [1, 0, 1], "complete": [0, 0, 0],
+                       "estimate": [1 / 3, float("nan"), 1 / 3], "ci_low": [0.01, None, 0.01],
+                       "ci_high": [0.9, None, 0.9]})  # fmt: skip
+    sentence = text.response_text({"response_by_class": rb})
+    assert "TNF inhibitor: no course with a stated response" in sentence
+    assert "IVIG 1/3 (33%" in sentence
