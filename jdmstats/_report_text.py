@@ -67,7 +67,7 @@ TABLE_TITLES = {
 }
 
 MODEL_NAMES = {
-    "glmm_primary": "binomial-normal GLMM (primary)",
+    "glmm_primary": "binomial-normal GLMM",
     "iv_logit_reml_knha": "inverse-variance logit, REML, Hartung-Knapp",
     "iv_freeman_tukey_reml_knha": "Freeman-Tukey, REML, Hartung-Knapp (flagged)",
     "glmm_excluding_abstract_only": "GLMM excluding abstract-only sources",
@@ -135,6 +135,8 @@ def _int(x) -> str:
     return f"{int(x):,}" if _ok(x) else "?"
 
 
+MODERATORS = {"year": "publication year", "followup_months": "follow-up in months",
+              "delay_mean_months": "mean diagnostic delay in months"}  # fmt: skip
 _WORDS = {"tnf": "TNF", "ivig": "IVIG", "jak": "JAK", "il1": "IL-1", "il6": "IL-6",
           "glmm": "GLMM", "followup": "follow-up", "ipd": "patient-level"}  # fmt: skip
 
@@ -191,7 +193,8 @@ def prevalence_text(t: dict[str, pd.DataFrame]) -> str:
             out.append("Tests for subgroup differences: " + "; ".join(bits) + ".")
     mr = t.get("prevalence_metareg")
     if mr is not None and not mr.empty and "moderator" in mr.columns:
-        bits = [f"{nice(_get(r, 'moderator'))} ({_get(r, 'unit', '')}, k = "
+        bits = [f"{MODERATORS.get(str(_get(r, 'moderator')), nice(_get(r, 'moderator')))} "
+                f"({_get(r, 'unit', '')}, k = "
                 f"{_int(_get(r, 'k'))}): {num(_get(r, 'estimate'), 3)} on the logit scale "
                 f"({_ci(_get(r, 'ci_low'), _get(r, 'ci_high'), lambda x: num(x, 3))}), "
                 f"{pval(_get(r, 'pvalue'))}, permutation {pval(_get(r, 'pvalue_perm'))}"
