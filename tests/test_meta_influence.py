@@ -286,8 +286,8 @@ def test_not_a_model_raises():
 
 # ------------------------------------------------------------------ meta-regression models
 MR_CASES = REF["influence_metareg"]
-MR_IDS = [f"{c['dataset']}~{'+'.join(np.atleast_1d(c['mods']))}-{c['method']}-{c['test']}"
-          for c in MR_CASES]  # fmt: skip
+MR_IDS = [f"{c['dataset']}~{'+'.join(np.atleast_1d(c['mods']))}{'' if c['intercept'] else '-1'}"
+          f"-{c['method']}-{c['test']}" for c in MR_CASES]  # fmt: skip
 MR_COLS = [("rstudent", "rstudent"), ("dffits", "dffits"), ("cook_d", "cook_d"),
            ("cov_r", "cov_r"), ("tau2_del", "tau2_del"), ("qe_del", "QE_del"), ("hat", "hat"),
            ("weight", "weight")]  # fmt: skip
@@ -301,15 +301,16 @@ def _metareg_fit(case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # EE + knha warns (as metafor)
         return metareg(ds["yi"], ds["vi"], mods, method=case["method"], test=case["test"],
-                       labels=ds["slab"])  # fmt: skip
+                       labels=ds["slab"], intercept=case["intercept"])  # fmt: skip
 
 
 @pytest.mark.reference
 def test_metareg_influence_grid_complete():
-    have = {(c["dataset"], tuple(np.atleast_1d(c["mods"])), c["method"], c["test"])
-            for c in MR_CASES}  # fmt: skip
-    assert len(have) == 4 * 3 * 2
-    assert {m for _, m, _, _ in have} == {("ablat",), ("ablat", "year"), ("year",)}
+    have = {(c["dataset"], tuple(np.atleast_1d(c["mods"])), c["intercept"], c["method"],
+             c["test"]) for c in MR_CASES}  # fmt: skip
+    assert len(have) == 5 * 3 * 2
+    assert any(not c["intercept"] for c in MR_CASES)  # a model without intercept (p = 1)
+    assert {m for _, m, _, _, _ in have} == {("ablat",), ("ablat", "year"), ("year",)}
     assert any(any(c["influence"]["inf"]) for c in MR_CASES)  # the flag is exercised
 
 

@@ -376,8 +376,9 @@ def influence(fit) -> InfluenceResult:
     >>> list(inf.table.columns[:4])
     ['rstudent', 'dffits', 'cook_d', 'cov_r']
     """
-    if getattr(fit, "X", None) is not None and np.asarray(fit.X).shape[1] > 1:
-        return _influence_metareg(fit)
+    X = getattr(fit, "X", None)
+    if X is not None and not (np.shape(X)[1] == 1 and np.all(np.asarray(X) == 1.0)):
+        return _influence_metareg(fit)  # any model matrix other than the intercept alone
     yi, vi, method, test, level, labels, control, bf, loo = _leave_one_out_parts(fit)
     k, p = yi.size, 1
     full_mask = np.ones((1, k), dtype=bool)

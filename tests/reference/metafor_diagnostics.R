@@ -10,8 +10,9 @@
 # regtest_predictors: per dataset, REML fit with the sample sizes ni, regtest with model = "lm"
 #   (classical weighted regression) and "rma" for every predictor the data allow (sei, vi, and
 #   ni, ninv, sqrtni, sqrtninv where sample sizes are known).
-# influence_metareg: influence() of meta-regression models (dat.bcg ~ ablat, ~ ablat + year;
-#   dat.hackshaw1998 ~ year; dat.molloy2014 ~ year) x EE/DL/REML x z/knha.
+# influence_metareg: influence() of meta-regression models (dat.bcg ~ ablat, ~ ablat + year,
+#   ~ ablat - 1 (no intercept); dat.hackshaw1998 ~ year; dat.molloy2014 ~ year) x EE/DL/REML x
+#   z/knha.
 #
 # Worked examples from metafor's own documentation that are part of the grid:
 #   - influence.rma.uni help page: dat.bcg, log risk ratios, rma(yi, vi) (REML, z)
@@ -210,17 +211,19 @@ infl_mr <- function(f) {
 mr_specs <- list(list(dataset = "bcg", mods = "ablat"),
                  list(dataset = "bcg", mods = c("ablat", "year")),
                  list(dataset = "hackshaw1998", mods = "year"),
-                 list(dataset = "molloy2014", mods = "year"))
+                 list(dataset = "molloy2014", mods = "year"),
+                 list(dataset = "bcg", mods = "ablat", intercept = FALSE))
 influence_metareg <- list()
 for (sp in mr_specs) {
   ds <- dsets[[sp$dataset]]
   M <- do.call(cbind, ds$mods[sp$mods])
+  icpt <- is.null(sp$intercept) || sp$intercept
   for (m in methods) {
     for (tt in tests) {
-      f <- suppressWarnings(rma(ds$yi, ds$vi, mods = M, method = m, test = tt,
-                                control = ctrl))
+      f <- suppressWarnings(rma(ds$yi, ds$vi, mods = M, intercept = icpt, method = m,
+                                test = tt, control = ctrl))
       influence_metareg[[length(influence_metareg) + 1]] <- list(
-        dataset = sp$dataset, mods = sp$mods, method = m, test = tt,
+        dataset = sp$dataset, mods = sp$mods, intercept = icpt, method = m, test = tt,
         beta = c(f$beta), tau2 = f$tau2, influence = suppressWarnings(infl_mr(f)))
     }
   }
