@@ -233,6 +233,27 @@ def test_egger_models_and_predictors_match_metafor_regtest(dataset, predictor, m
         assert_ref(res.limit_ci_high, ref["ci_ub"], "ci_ub")
 
 
+MOD_CASES = REF["regtest_mods"]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("ref", MOD_CASES, ids=[
+    f"{c['dataset']}~{c['mods']}-{c['test']}-{c['predictor']}-{c['model']}" for c in MOD_CASES])
+def test_egger_on_a_meta_regression_adds_the_predictor_to_the_moderators(ref):
+    from jdmstats.meta.metareg import metareg
+
+    ds = REF["datasets"][ref["dataset"]]
+    fit = metareg(ds["yi"], ds["vi"], pd.DataFrame({ref["mods"]: ds["mods"][ref["mods"]]}),
+                  method="REML", test=ref["test"])  # fmt: skip
+    res = egger_test(fit, predictor=ref["predictor"], model=ref["model"])
+    assert_ref(res.statistic, ref["zval"], "zval")
+    assert_ref(res.pvalue, ref["pval"], "pval")
+    assert_ref(res.slope, ref["slope"], "slope")
+    assert_ref(res.slope_se, ref["slope_se"], "slope_se")
+    assert res.df == _null(ref["ddf"])
+    assert _null(ref["est"]) is None and np.isnan(res.limit_estimate)  # no limit with mods
+
+
 @pytest.mark.reference
 def test_egger_predictor_grid_covers_every_predictor_and_model():
     seen = {(p, m) for _, p, m in PRED_CASES}

@@ -128,10 +128,11 @@ def egger_test(fit, predictor: str = "sei", model: str = "rma", ni=None) -> Egge
 
     Parameters
     ----------
-    fit : RMAResult
-        A model from :func:`jdmstats.meta.random_effects`.  With ``model="rma"`` the test
-        regresses the effects on the predictor in a meta-regression with the same tau^2
-        estimator, test and level.
+    fit : RMAResult or MetaRegResult
+        A model from :func:`jdmstats.meta.random_effects` or :func:`jdmstats.meta.metareg`.
+        The predictor is added to the model's own moderators (as metafor); with
+        ``model="rma"`` the test uses a meta-regression with the same tau^2 estimator, test
+        and level.  The limit estimate exists only for an intercept-only model.
     predictor : {"sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv"}
         Standard error (Egger's test), sampling variance, or the sample size ``ni``, its
         inverse, square root or inverse square root (these need ``ni``).
@@ -161,7 +162,8 @@ def egger_test(fit, predictor: str = "sei", model: str = "rma", ni=None) -> Egge
     Sterne & Egger (2005), ``metafor::regtest(x, model, predictor)``.  ``model="lm"`` uses
     statsmodels' ``WLS``.  Validated against metafor 3.8-1 ``regtest``: ``rma`` on 6 datasets
     x EE/DL/REML x z/knha with ``sei`` and ``vi``; ``lm`` on the same datasets with every
-    predictor (``tests/reference/metafor_diagnostics.R``).
+    predictor; both models on REML meta-regressions (z, knha) with ``sei`` and ``vi``
+    (``tests/reference/metafor_diagnostics.R``).
 
     Examples
     --------
@@ -193,30 +195,39 @@ def egger_test(fit, predictor: str = "sei", model: str = "rma", ni=None) -> Egge
             "(model matrix not of full rank)."
         )
     lvl = float(level if level <= 1 else level / 100)
+    X = _design(fit, k)
+    p = X.shape[1]
+    if k - p - 1 < 1:
+        raise ValueError(
+            f"Egger's regression test on a model with {p} coefficient(s) needs at least "
+            f"{p + 2} studies (k = {k})."
+        )
+    # the limit estimate exists only for an intercept-only model (as metafor)
+    limit = predictor in _LIMIT and p == 1 and bool(np.all(X == 1.0))
     if model == "lm":
-        return _egger_lm(yi, vi, x, predictor, lvl)
+        return _egger_lm(yi, vi, X, x, predictor, lvl, limit)
     from jdmstats.meta.metareg import metareg
 
+    names = [f"x{j}" for j in range(p)] + [predictor]
     reg = metareg(
         yi,
         vi,
-        pd.DataFrame({predictor: x}),
+        pd.DataFrame(np.column_stack([X, x]), columns=names),
         method=method,
         test=test,
         level=level,
-        intercept=True,
+        intercept=False,
         labels=labels,
         control=control or None,
     )
     coef = reg.coef
-    limit = predictor in _LIMIT
     return EggerResult(
-        statistic=float(coef["statistic"].iloc[1]),
-        pvalue=float(coef["pvalue"].iloc[1]),
-        df=None if test == "z" else int(k - 2),
+        statistic=float(coef["statistic"].iloc[p]),
+        pvalue=float(coef["pvalue"].iloc[p]),
+        df=None if test == "z" else int(k - p - 1),
         predictor=predictor,
-        slope=float(coef["estimate"].iloc[1]),
-        slope_se=float(coef["se"].iloc[1]),
+        slope=float(coef["estimate"].iloc[p]),
+        slope_se=float(coef["se"].iloc[p]),
         limit_estimate=float(coef["estimate"].iloc[0]) if limit else np.nan,
         limit_ci_low=float(coef["ci_low"].iloc[0]) if limit else np.nan,
         limit_ci_high=float(coef["ci_high"].iloc[0]) if limit else np.nan,
@@ -242,22 +253,31 @@ def _predictor_values(predictor: str, vi: np.ndarray, ni, k: int) -> np.ndarray:
     return {"ni": n, "ninv": 1 / n, "sqrtni": np.sqrt(n), "sqrtninv": 1 / np.sqrt(n)}[predictor]
 
 
-def _egger_lm(yi, vi, x, predictor: str, level: float) -> EggerResult:
-    """Classical Egger test: WLS of ``yi`` on the predictor with weights ``1/vi`` (statsmodels),
-    the residual variance estimated (multiplicative dispersion), t tests on ``k - 2`` df."""
+def _design(fit, k: int) -> np.ndarray:
+    """The model matrix of ``fit`` (a column of ones for an intercept-only model)."""
+    X = getattr(fit, "X", None)
+    if X is None:
+        return np.ones((k, 1))
+    X = np.asarray(X, dtype=float)
+    return X if X.ndim == 2 else X[:, None]
+
+
+def _egger_lm(yi, vi, X, x, predictor: str, level: float, limit: bool) -> EggerResult:
+    """Classical Egger test: WLS of ``yi`` on the model matrix plus the predictor with weights
+    ``1/vi`` (statsmodels), the residual variance estimated (multiplicative dispersion), t tests
+    on ``k - p - 1`` df."""
     import statsmodels.api as sm
 
-    k = yi.size
-    res = sm.WLS(yi, np.column_stack([np.ones(k), x]), weights=1 / vi).fit()
-    limit = predictor in _LIMIT
+    k, p = X.shape
+    res = sm.WLS(yi, np.column_stack([X, x]), weights=1 / vi).fit()
     lo, hi = res.conf_int(alpha=1 - level)[0] if limit else (np.nan, np.nan)
     return EggerResult(
-        statistic=float(res.tvalues[1]),
-        pvalue=float(res.pvalues[1]),
+        statistic=float(res.tvalues[p]),
+        pvalue=float(res.pvalues[p]),
         df=int(res.df_resid),
         predictor=predictor,
-        slope=float(res.params[1]),
-        slope_se=float(res.bse[1]),
+        slope=float(res.params[p]),
+        slope_se=float(res.bse[p]),
         limit_estimate=float(res.params[0]) if limit else np.nan,
         limit_ci_low=float(lo),
         limit_ci_high=float(hi),

@@ -13,6 +13,8 @@
 # influence_metareg: influence() of meta-regression models (dat.bcg ~ ablat, ~ ablat + year,
 #   ~ ablat - 1 (no intercept); dat.hackshaw1998 ~ year; dat.molloy2014 ~ year) x EE/DL/REML x
 #   z/knha.
+# regtest_mods: regtest (rma and lm; sei and vi) on REML meta-regressions (bcg ~ ablat,
+#   hackshaw1998 ~ year; z and knha), where the predictor joins the model's moderators.
 #
 # Worked examples from metafor's own documentation that are part of the grid:
 #   - influence.rma.uni help page: dat.bcg, log risk ratios, rma(yi, vi) (REML, z)
@@ -184,10 +186,12 @@ for (dn in names(dsets)) {
                      pval_normal = xa$pval)
 }
 
-rt_sum <- function(x) {
-  slope_se <- if (x$model == "lm") coef(summary(x$fit))[2, 2] else x$fit$se[2]
+rt_sum <- function(x) {  # the predictor is the model's last coefficient
+  cf <- coef(x$fit)
+  j <- length(cf)
+  slope_se <- if (x$model == "lm") coef(summary(x$fit))[j, 2] else x$fit$se[j]
   list(zval = x$zval, pval = x$pval, ddf = x$ddf, est = x$est, ci_lb = x$ci.lb,
-       ci_ub = x$ci.ub, slope = unname(coef(x$fit)[2]), slope_se = slope_se)
+       ci_ub = x$ci.ub, slope = unname(cf[j]), slope_se = slope_se)
 }
 regtest_predictors <- list()
 for (dn in names(dsets)) {
@@ -229,6 +233,23 @@ for (sp in mr_specs) {
   }
 }
 
+# regtest on meta-regression models: the predictor is added to the model's moderators
+regtest_mods <- list()
+for (sp in mr_specs[c(1, 3)]) {
+  ds <- dsets[[sp$dataset]]
+  M <- do.call(cbind, ds$mods[sp$mods])
+  for (tt in tests) {
+    f <- rma(ds$yi, ds$vi, mods = M, method = "REML", test = tt, control = ctrl)
+    for (pr in c("sei", "vi")) {
+      for (md in c("rma", "lm")) {
+        regtest_mods[[length(regtest_mods) + 1]] <- c(
+          list(dataset = sp$dataset, mods = sp$mods, test = tt, predictor = pr, model = md),
+          rt_sum(regtest(f, model = md, predictor = pr)))
+      }
+    }
+  }
+}
+
 out <- list(
   versions = list(R = R.version.string,
                   metafor = as.character(packageVersion("metafor")),
@@ -242,7 +263,8 @@ out <- list(
   cases = cases,
   ranktest = rank,
   regtest_predictors = regtest_predictors,
-  influence_metareg = influence_metareg
+  influence_metareg = influence_metareg,
+  regtest_mods = regtest_mods
 )
 
 write_json(out, out_path, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
