@@ -345,3 +345,15 @@ def test_metareg_influence_needs_residual_df():
                   method="DL")  # fmt: skip
     with pytest.raises(ValueError, match=r"need at least p \+ 2 = 4 studies \(k = 3\)"):
         influence(fit)
+
+
+@pytest.mark.parametrize("name", ["leave_one_out", "cumulative", "baujat", "trim_and_fill"])
+def test_methods_without_moderators_refuse_a_meta_regression(name):
+    """metafor: 'Method only applicable to models without moderators' (never ignore them)."""
+    import importlib
+
+    module = "bias" if name == "trim_and_fill" else "influence"
+    func = getattr(importlib.import_module(f"jdmstats.meta.{module}"), name)
+    fit = _metareg_fit(MR_CASES[0])
+    with pytest.raises(ValueError, match="only defined for models without moderators"):
+        func(fit)

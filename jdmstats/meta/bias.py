@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from jdmstats.meta._results import ResultMixin
-from jdmstats.meta.influence import _model_parts
+from jdmstats.meta.influence import _intercept_only, _model_parts
 
 __all__ = [
     "egger_test",
@@ -577,6 +577,7 @@ def trim_and_fill(fit, estimator: str = "L0", side: str | None = None, maxiter: 
         raise ValueError(f"Unknown estimator {estimator!r}; accepted: L0, R0.")
     if side is not None and side not in ("left", "right"):
         raise ValueError(f"Unknown side {side!r}; accepted: 'left', 'right' or None (automatic).")
+    _intercept_only(fit, "Trim-and-fill")
     yi0, vi0, method, test, level, labels, control = _model_parts(fit)
     k = yi0.size
     if k < 2:

@@ -58,6 +58,17 @@ def _model_parts(fit):
     return yi, vi, method, test, float(fit.level), labels, control
 
 
+def _intercept_only(fit, what: str) -> None:
+    """Refuse a model with moderators where the method is defined without them (as metafor)."""
+    X = getattr(fit, "X", None)
+    if X is not None and not (np.shape(X)[1] == 1 and np.all(np.asarray(X) == 1.0)):
+        raise ValueError(
+            f"{what} is only defined for models without moderators (as in metafor); "
+            "fit the model with jdmstats.meta.random_effects, or use influence() for a "
+            "meta-regression."
+        )
+
+
 def _level(level: float) -> float:
     """Confidence level as a fraction (metafor also accepts percentages such as 95)."""
     return level / 100.0 if level > 1 else level
@@ -161,7 +172,8 @@ def _table(summ, labels, test, k_col=True):
     return pd.DataFrame(cols, index=pd.Index(labels, name="study"))
 
 
-def _leave_one_out_parts(fit):
+def _leave_one_out_parts(fit, what: str = "Leave-one-out"):
+    _intercept_only(fit, what)
     yi, vi, method, test, level, labels, control = _model_parts(fit)
     k = yi.size
     if k < 2:
@@ -252,6 +264,7 @@ def cumulative(fit, order=None) -> pd.DataFrame:
     >>> cum["k"].tolist()
     [1, 2, 3, 4, 5, 6]
     """
+    _intercept_only(fit, "Cumulative meta-analysis")
     yi, vi, method, test, level, labels, control = _model_parts(fit)
     k = yi.size
     if order is None:
@@ -553,7 +566,8 @@ def baujat(fit) -> pd.DataFrame:
     >>> list(b.columns)
     ['x', 'y']
     """
-    yi, vi, method, test, level, labels, control, bf, loo = _leave_one_out_parts(fit)
+    yi, vi, method, test, level, labels, control, bf, loo = _leave_one_out_parts(
+        fit, "The Baujat plot (in jdmstats)")
     k = yi.size
     full_mask = np.ones((1, k), dtype=bool)
     bfull = _batch(yi, vi, full_mask, method, control)
