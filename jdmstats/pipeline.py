@@ -187,11 +187,14 @@ def step_prisma(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     return written
 
 
-def _external(module: str, attribute: str = "pipeline_step") -> Callable[..., list[Path]]:
+def _external(module: str, attribute: str = "pipeline_step",
+              parts: tuple[str, ...] = ()) -> Callable[..., list[Path]]:  # fmt: skip
     """A step that imports ``jdmstats.<module>`` only when it runs.
 
     A missing or broken module makes this one step fail with a clear :class:`StepError`;
-    it never breaks ``import jdmstats.pipeline`` or the other steps.
+    it never breaks ``import jdmstats.pipeline`` or the other steps. ``parts`` names functions
+    of the module that together write exactly what ``attribute`` writes; parallel runs
+    schedule them as separate tasks (``step.parts``), sequential runs call ``attribute``.
     """
 
     def step(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> list[Path]:
@@ -208,12 +211,13 @@ def _external(module: str, attribute: str = "pipeline_step") -> Callable[..., li
 
     step.__name__ = f"step_{module}"
     step.__doc__ = f"``jdmstats.{module}.{attribute}(tables, out)``, imported when it runs."
+    step.parts = tuple(_external(module, part) for part in parts)
     return step
 
 
 STEPS: dict[str, Callable[..., list[Path]]] = {
     "descriptive": step_descriptive,
-    "prevalence": _external("prevalence"),
+    "prevalence": _external("prevalence", parts=("pipeline_step_main", "pipeline_step_sensitivity")),
     "delay": _external("delay"),
     "response": _external("response"),
     "prisma": step_prisma,
@@ -390,17 +394,18 @@ def _own_figures():
 
 
 def _execute(name: str, tables: dict[str, pd.DataFrame], out: Path,
-             bar: Callable[..., None]) -> tuple:  # fmt: skip
+             bar: Callable[..., None], part: int | None = None) -> tuple:  # fmt: skip
     """Run one step with the jdmstats style, its figures closed and its warnings recorded.
 
     Returns ``(name, files, notes, error, seconds)``; ``error`` is the message of a failure
     (the other steps still run), ``notes`` the ``(step, category, message)`` of each distinct
-    :class:`UserWarning` the step raised.
+    :class:`UserWarning` the step raised. ``part`` runs only that part of the step
+    (``STEPS[name].parts[part]``).
     """
     from .errors import DataValidationError
     from .plots import style
 
-    step = STEPS[name]
+    step = STEPS[name] if part is None else STEPS[name].parts[part]
     start = time.perf_counter()
     token = _CURRENT.set(bar)
     files: list[Path] = []
@@ -461,14 +466,31 @@ def default_jobs() -> int:
 _WORK: dict = {}
 
 
-def _worker(name: str) -> tuple:
+def _worker(name: str, part: int | None = None) -> tuple:
     queue = _WORK["queue"]
 
     def bar(done: int, total: int, label: str = "") -> None:
         if queue is not None:
             queue.put((name, done, total, label))
 
-    return _execute(name, _WORK["tables"], _WORK["out"], bar)
+    return _execute(name, _WORK["tables"], _WORK["out"], bar, part)
+
+
+def _merge(outcomes: list[tuple]) -> tuple:
+    """One step's outcome from the outcomes of its parts (in part order)."""
+    name = outcomes[0][0]
+    files = [f for o in outcomes for f in o[1]]
+    notes: list[tuple[str, str, str]] = []
+    for o in outcomes:
+        notes += [r for r in o[2] if r not in notes]
+    errors = [o[3] for o in outcomes if o[3] is not None]
+    return (name, files, notes, "; ".join(errors) if errors else None,
+            sum(o[4] for o in outcomes))  # fmt: skip
+
+
+# Relative cost of the steps on the bundled data, to start the longest first (a hint only:
+# any order gives the same files).
+COST = {"prevalence": 3, "response": 2}
 
 
 class _Board:
@@ -536,18 +558,27 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int,
                 return
             board.progress(*item)
 
+    tasks = [(n, i) for n in names for i in range(len(getattr(STEPS[n], "parts", ())))]
+    tasks += [(n, None) for n in names if not getattr(STEPS[n], "parts", ())]
+    tasks.sort(key=lambda t: -COST.get(t[0], 1))  # stable: longest steps start first
+    pending = {n: sum(1 for t in tasks if t[0] == n) for n in names}
+    done: dict[str, list] = {n: [] for n in names}
     outcomes: dict[str, tuple] = {}
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures = [pool.submit(_worker, n) for n in names]  # forks the workers
+            futures = {pool.submit(_worker, n, i): (n, i) for n, i in tasks}  # forks the workers
             board.started(names)
             if queue is not None:
                 listener = threading.Thread(target=listen, daemon=True)
                 listener.start()
             for future in as_completed(futures):
-                outcome = future.result()
-                outcomes[outcome[0]] = outcome
-                board.finished(outcome, outcome[2])
+                name, part = futures[future]
+                done[name].append((part or 0, future.result()))
+                pending[name] -= 1
+                if pending[name] == 0:
+                    outcome = _merge([o for _, o in sorted(done[name], key=lambda x: x[0])])
+                    outcomes[name] = outcome
+                    board.finished(outcome, outcome[2])
     finally:
         _WORK.clear()
         if listener is not None:

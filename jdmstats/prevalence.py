@@ -716,26 +716,29 @@ def pipeline_step(tables: dict, out) -> list[Path]:
     >>> sum(p.suffix == ".csv" for p in paths), all(p.exists() for p in paths)
     (7, True)
     """
-    from .delay import delay_means
-    from .pipeline import write_table
+    return pipeline_step_main(tables, out) + pipeline_step_sensitivity(tables, out)
 
-    out = Path(out)
-    tdir, fdir = out / "tables", out / "figures"
-    cohorts = tables["cohorts"]
-    written: list[Path] = []
+
+def _models_and_data(cohorts):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         models = prevalence_models(cohorts)
     for _, r in models.table.iterrows():
         if str(r["note"]).startswith("not fitted"):
-            warnings.warn(f"prevalence model {r['model']}: {r['note']}", UserWarning, stacklevel=2)
-    data = models.data
-    written.append(write_table(models.table, tdir / "prevalence.csv"))
-    excl = models.excluded.copy()
+            warnings.warn(f"prevalence model {r['model']}: {r['note']}", UserWarning, stacklevel=3)
+    return models, models.data
 
-    # per-cohort table
+
+def pipeline_step_main(tables: dict, out) -> list[Path]:
+    """First half of :func:`pipeline_step`: the models, per-cohort, subgroup and small-study
+    tables and the two forest plots. ``jdmstats run`` may run the halves in parallel."""
     from .meta.effects import clopper_pearson
+    from .pipeline import write_table
 
+    out = Path(out)
+    tdir = out / "tables"
+    models, data = _models_and_data(tables["cohorts"])
+    written = [write_table(models.table, tdir / "prevalence.csv")]
     if len(data):
         lo, hi = clopper_pearson(data["events"].to_numpy(), data["total"].to_numpy())
     else:
@@ -751,14 +754,26 @@ def pipeline_step(tables: dict, out) -> list[Path]:
         "followup_group": data["followup_group"],
     })  # fmt: skip
     written.append(write_table(cohort_tab, tdir / "prevalence_cohorts.csv"))
-
-    # subgroups
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sg = subgroups(data) if len(data) else pd.DataFrame(columns=["variable", "group"])
     written.append(write_table(sg, tdir / "prevalence_subgroups.csv"))
+    written.append(write_table(small_study_effects(data), tdir / "prevalence_small_study.csv"))
+    written += _figures(models, data, {}, None, out / "figures", ("forest",))
+    return written
 
-    # meta-regression: year, follow-up, delay
+
+def pipeline_step_sensitivity(tables: dict, out) -> list[Path]:
+    """Second half of :func:`pipeline_step`: meta-regressions, leave-one-out and the
+    exclusions table, with the funnel, bubble, leave-one-out and Baujat plots."""
+    from .delay import delay_means
+    from .pipeline import write_table
+
+    out = Path(out)
+    tdir = out / "tables"
+    cohorts = tables["cohorts"]
+    models, data = _models_and_data(cohorts)
+    excl = models.excluded.copy()
     dm = delay_means(cohorts)
     data_m = data.merge(dm[["cohort_id", "delay_mean_months"]], on="cohort_id", how="left")
     mr_rows = []
@@ -777,11 +792,7 @@ def pipeline_step(tables: dict, out) -> list[Path]:
             k = int(pd.to_numeric(data_m[mod], errors="coerce").notna().sum())
             mr_rows.append(_metareg_row("prevalence_logit", mod, unit, None, None, k,
                                         f"not fitted: {err}"))  # fmt: skip
-    written.append(write_table(pd.DataFrame(mr_rows), tdir / "prevalence_metareg.csv"))
-
-    sse = small_study_effects(data)
-    written.append(write_table(sse, tdir / "prevalence_small_study.csv"))
-
+    written = [write_table(pd.DataFrame(mr_rows), tdir / "prevalence_metareg.csv")]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -793,16 +804,20 @@ def pipeline_step(tables: dict, out) -> list[Path]:
     written.append(write_table(loo, tdir / "prevalence_leave1out.csv"))
     excl = excl.sort_values(["analysis", "cohort_id"], kind="stable").reset_index(drop=True)
     written.append(write_table(excl, tdir / "prevalence_exclusions.csv"))
-
-    written += _figures(models, data, fits_mr, loo, fdir)
+    written += _figures(models, data, fits_mr, loo, out / "figures", ("other",))
     return written
+
+
+PIPELINE_PARTS = ("pipeline_step_main", "pipeline_step_sensitivity")
+"""The halves of :func:`pipeline_step`, in order; ``jdmstats run`` may run them in two worker
+processes. Together they write exactly what :func:`pipeline_step` writes."""
 
 
 def _study(d, cid):
     return d.loc[d["cohort_id"] == cid, "study_id"].iloc[0]
 
 
-def _figures(models, data, fits_mr, loo, fdir) -> list[Path]:
+def _figures(models, data, fits_mr, loo, fdir, which=("forest", "other")) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -816,44 +831,46 @@ def _figures(models, data, fits_mr, loo, fdir) -> list[Path]:
     glmm, iv = models.fits.get("glmm_primary"), models.fits.get("iv_logit_reml_knha")
     if glmm is None or len(data) < 2:
         return written
+    k = len(data)
     with style.context():
-        years = data["year"].to_numpy(dtype=float)
-        k = len(data)
-        fig, ax = style.figure("double", forest_height(k, n_pooled=2))
-        forest(glmm, ax=ax, extra_pooled=[iv] if iv is not None else None, sort_by="year",
-               years=years)  # fmt: skip
-        written += style.save(fig, fdir / "prevalence_forest")
-        plt.close(fig)
+        if "forest" in which:
+            years = data["year"].to_numpy(dtype=float)
+            fig, ax = style.figure("double", forest_height(k, n_pooled=2))
+            forest(glmm, ax=ax, extra_pooled=[iv] if iv is not None else None, sort_by="year",
+                   years=years)  # fmt: skip
+            written += style.save(fig, fdir / "prevalence_forest")
+            plt.close(fig)
 
-        fig, ax = style.figure("double", forest_height(k, n_groups=data["region"].nunique()))
-        forest(glmm, ax=ax, groups=data["region"].to_numpy(), sort_by="estimate")
-        written += style.save(fig, fdir / "prevalence_forest_region")
-        plt.close(fig)
+            fig, ax = style.figure("double", forest_height(k, n_groups=data["region"].nunique()))
+            forest(glmm, ax=ax, groups=data["region"].to_numpy(), sort_by="estimate")
+            written += style.save(fig, fdir / "prevalence_forest_region")
+            plt.close(fig)
 
-        fig, ax = style.figure("single")
-        funnel(glmm, ax=ax, against="n")
-        written += style.save(fig, fdir / "prevalence_funnel")
-        plt.close(fig)
-
-        for mod, (reg, used) in fits_mr.items():
+        if "other" in which:
             fig, ax = style.figure("single")
-            xlabel = {"year": "Publication year", "followup_months": "Follow-up (months)",
-                      "delay_mean_months": "Mean diagnostic delay (months)"}[mod]  # fmt: skip
-            bubble(reg, ax=ax, labels=list(used["label"]), xlabel=xlabel,
-                   ylabel="Prevalence of calcinosis", scale="proportion")  # fmt: skip
-            written += style.save(fig, fdir / f"prevalence_bubble_{mod}")
+            funnel(glmm, ax=ax, against="n")
+            written += style.save(fig, fdir / "prevalence_funnel")
             plt.close(fig)
 
-        if "glmm_estimate" in loo.columns:
-            fig, ax = style.figure("single", forest_height(k, n_pooled=1, row=0.11))
-            leave_one_out_plot(loo["omitted"], loo["glmm_estimate"], loo["glmm_ci_low"],
-                               loo["glmm_ci_high"], overall=glmm.estimate, ax=ax,
-                               percent=True)  # fmt: skip
-            written += style.save(fig, fdir / "prevalence_leave1out")
-            plt.close(fig)
-        if iv is not None and k >= 3:
-            fig, ax = style.figure("single")
-            baujat_plot(iv.fit, ax=ax)
-            written += style.save(fig, fdir / "prevalence_baujat")
-            plt.close(fig)
+            for mod, (reg, used) in fits_mr.items():
+                fig, ax = style.figure("single")
+                xlabel = {"year": "Publication year", "followup_months": "Follow-up (months)",
+                          "delay_mean_months": "Mean diagnostic delay (months)"}[mod]  # fmt: skip
+                bubble(reg, ax=ax, labels=list(used["label"]), xlabel=xlabel,
+                       ylabel="Prevalence of calcinosis", scale="proportion")  # fmt: skip
+                written += style.save(fig, fdir / f"prevalence_bubble_{mod}")
+                plt.close(fig)
+
+            if "glmm_estimate" in loo.columns:
+                fig, ax = style.figure("single", forest_height(k, n_pooled=1, row=0.11))
+                leave_one_out_plot(loo["omitted"], loo["glmm_estimate"], loo["glmm_ci_low"],
+                                   loo["glmm_ci_high"], overall=glmm.estimate, ax=ax,
+                                   percent=True)  # fmt: skip
+                written += style.save(fig, fdir / "prevalence_leave1out")
+                plt.close(fig)
+            if iv is not None and k >= 3:
+                fig, ax = style.figure("single")
+                baujat_plot(iv.fit, ax=ax)
+                written += style.save(fig, fdir / "prevalence_baujat")
+                plt.close(fig)
     return written

@@ -389,13 +389,15 @@ def _bootstrap_turnbull(sub, grid, n_boot, rng, level):
     from .pipeline import track
 
     patients = sub["patient_id"].unique()
-    groups = [sub[sub["patient_id"] == p] for p in patients]
+    rows = [(sub["patient_id"] == p).to_numpy() for p in patients]
+    lower, upper = sub["lower"].to_numpy(float), sub["upper"].to_numpy(float)
+    lows, ups = [lower[r] for r in rows], [upper[r] for r in rows]  # one array per patient
     curves = np.empty((n_boot, grid.size))
     medians = np.empty(n_boot)
     for b in track(range(n_boot), label="bootstrap"):
-        pick = rng.integers(0, len(groups), len(groups))
-        bs = pd.concat([groups[i] for i in pick])
-        fit = turnbull(bs["lower"], bs["upper"], tol=1e-9)
+        pick = rng.integers(0, len(rows), len(rows))
+        fit = turnbull(np.concatenate([lows[i] for i in pick]),
+                       np.concatenate([ups[i] for i in pick]), tol=1e-9)  # fmt: skip
         curves[b] = survival_at(fit, grid)
         lo, hi = median_interval(fit)
         medians[b] = np.inf if np.isnan(lo) else (lo + hi) / 2

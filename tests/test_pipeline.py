@@ -234,3 +234,42 @@ def test_cli_rejects_a_bad_jobs_value(bad, capsys):
         cli.main(["run", "--jobs", bad])
     assert exc.value.code == 2
     assert "expected a whole number >= 1" in capsys.readouterr().err
+
+
+def test_prevalence_halves_in_parallel_write_what_the_whole_step_writes(tmp_path):
+    pipeline.run(out=tmp_path / "seq", only=["prevalence"], quiet=True, jobs=1)
+    pipeline.run(out=tmp_path / "par", only=["prevalence"], quiet=True, jobs=2)
+    seq, par = _files(tmp_path / "seq"), _files(tmp_path / "par")
+    assert seq == par
+    assert {"tables/prevalence.csv", "tables/prevalence_exclusions.csv",
+            "figures/prevalence_forest.pdf", "figures/prevalence_baujat.png"} <= set(par)  # fmt: skip
+
+
+def _part_a(tables, out):
+    warnings.warn("shared note", UserWarning, stacklevel=1)
+    warnings.warn("only in a", UserWarning, stacklevel=1)
+    return [pipeline.write_table(tables["studies"].head(1), out / "tables" / "a.csv")]
+
+
+def _part_b(tables, out):
+    warnings.warn("shared note", UserWarning, stacklevel=1)
+    warnings.warn("only in b", UserWarning, stacklevel=1)
+    return [pipeline.write_table(tables["studies"].head(2), out / "tables" / "b.csv")]
+
+
+def _whole(tables, out):
+    return _part_a(tables, out) + _part_b(tables, out)
+
+
+def test_step_parts_are_merged_in_part_order(tmp_path, monkeypatch):
+    _whole.parts = (_part_a, _part_b)  # run as two tasks when jobs > 1
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive,
+                                            "split": _whole})  # fmt: skip
+    pipeline.run(out=tmp_path / "seq", quiet=True, jobs=1)
+    pipeline.run(out=tmp_path / "par", quiet=True, jobs=2)
+    assert _files(tmp_path / "seq") == _files(tmp_path / "par")
+    notes = (tmp_path / "par" / "tables" / "warnings.csv").read_text().splitlines()[1:]
+    assert notes == ["split,UserWarning,shared note", "split,UserWarning,only in a",
+                     "split,UserWarning,only in b"]  # fmt: skip
+    files = json.loads((tmp_path / "par" / "figures" / "MANIFEST.json").read_text())["files"]
+    assert files["tables/a.csv"]["step"] == files["tables/b.csv"]["step"] == "split"
