@@ -16,6 +16,8 @@ leave_one_out, influence   leave1out, influence.rma.uni
 cumulative, baujat         cumul, baujat
 egger_test, begg_test      regtest, ranktest
 trim_and_fill              trimfill (L0, R0; either side)
+anova, fit_statistics      anova (likelihood-ratio test of nested models), fitstats / logLik /
+                           AIC / BIC (also .loglik, .aic, .bic, .aicc on every fitted model)
 =========================  ===============================================================
 
 Examples
@@ -66,15 +68,19 @@ _EXPORTS = {
     "BeggResult": "bias",
     "trim_and_fill": "bias",
     "TrimFillResult": "bias",
+    "anova": "fitstats",
+    "fit_statistics": "fitstats",
+    "LRTResult": "fitstats",
 }
 
 __all__ = sorted(_EXPORTS)
 
 
-# Two public functions share their name with the module that defines them (``proportion``,
-# ``influence``). Importing a submodule binds the package attribute to the module, so these two
-# are bound eagerly here, after their modules are loaded, and the function wins.
+# Three public functions share their name with the module that defines them (``metareg``,
+# ``proportion``, ``influence``). Importing a submodule binds the package attribute to the
+# module, so these are bound eagerly here, after their modules are loaded, and the function wins.
 from .influence import influence  # noqa: E402, F401
+from .metareg import metareg  # noqa: E402, F401
 from .proportion import proportion  # noqa: E402, F401
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jdmstats.meta._results import ResultMixin
+from jdmstats.meta.fitstats import FitStatsMixin
 from jdmstats.meta._solver import METHODS, fit_batch
 from jdmstats.meta.model import TESTS, _check_inputs, _crit, _knha_scale, _level, _pvalue
 
@@ -120,7 +121,7 @@ def _apply_encoding(enc: _Encoding, newmods) -> np.ndarray:
 
 # --------------------------------------------------------------------------- results
 @dataclass(frozen=True)
-class MetaRegResult(ResultMixin):
+class MetaRegResult(ResultMixin, FitStatsMixin):
     """Result of :func:`metareg` (fields mirror metafor's ``rma.uni`` with moderators).
 
     ``r2`` is the pseudo-R^2 in percent (as metafor): ``max(0, 100 (tau2_0 - tau2) / tau2_0)``

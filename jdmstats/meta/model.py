@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jdmstats.meta._results import ResultMixin
+from jdmstats.meta.fitstats import FitStatsMixin
 from jdmstats.meta._solver import METHODS, fit_batch, solve_q
 
 TESTS = ("z", "knha", "adhoc")
@@ -103,7 +104,7 @@ def qprofile_ci(yi, vi, X, level, tau2_hat):
 
 
 @dataclass(frozen=True)
-class RMAResult(ResultMixin):
+class RMAResult(ResultMixin, FitStatsMixin):
     """Result of :func:`random_effects` (fields mirror metafor's ``rma.uni`` object).
 
     ``i2`` is in percent (as metafor); ``weights`` are percentages summing to 100.

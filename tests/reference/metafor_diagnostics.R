@@ -30,16 +30,9 @@
 #     tau2 = 0, QE = 0, I2 = 0, H2 = 1; jdmstats reports the heterogeneity of a single study
 #     as NaN (undefined). No dataset here has k = 2, so this only affects the first cumul row.
 
-suppressPackageStartupMessages({
-  library(metafor)
-  library(metadat)
-  library(jsonlite)
-})
-
-args_all <- commandArgs(trailingOnly = FALSE)
-file_arg <- sub("^--file=", "", args_all[grepl("^--file=", args_all)])
-out_dir <- if (length(file_arg)) dirname(normalizePath(file_arg)) else "tests/reference"
-out_path <- file.path(out_dir, "metafor_diagnostics.json")
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
+                                                 value = TRUE))), "_setup.R"))
+out_path <- reference_path("metafor_diagnostics.json")
 
 # Convergence tightened beyond 1e-10: with threshold = 1e-10 metafor's REML tau^2 is off by
 # ~1e-10, which moves Cook's distances by up to ~1e-6 relative; 1e-13 measures our code.
