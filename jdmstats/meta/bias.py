@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from jdmstats.meta._results import ResultMixin
-from jdmstats.meta.influence import _intercept_only, _model_parts
+from jdmstats.meta.influence import _design, _has_moderators, _intercept_only, _model_parts
 
 __all__ = [
     "egger_test",
@@ -195,7 +195,7 @@ def egger_test(fit, predictor: str = "sei", model: str = "rma", ni=None) -> Egge
             "(model matrix not of full rank)."
         )
     lvl = float(level if level <= 1 else level / 100)
-    X = _design(fit, k)
+    X = _design(fit)
     p = X.shape[1]
     if k - p - 1 < 1:
         raise ValueError(
@@ -203,7 +203,7 @@ def egger_test(fit, predictor: str = "sei", model: str = "rma", ni=None) -> Egge
             f"{p + 2} studies (k = {k})."
         )
     # the limit estimate exists only for an intercept-only model (as metafor)
-    limit = predictor in _LIMIT and p == 1 and bool(np.all(X == 1.0))
+    limit = predictor in _LIMIT and not _has_moderators(fit)
     if model == "lm":
         return _egger_lm(yi, vi, X, x, predictor, lvl, limit)
     from jdmstats.meta.metareg import metareg
@@ -251,15 +251,6 @@ def _predictor_values(predictor: str, vi: np.ndarray, ni, k: int) -> np.ndarray:
     if n.size != k or not np.all(np.isfinite(n)) or np.any(n <= 0):
         raise ValueError(f"ni must hold {k} positive sample sizes (one per study); got {ni!r}.")
     return {"ni": n, "ninv": 1 / n, "sqrtni": np.sqrt(n), "sqrtninv": 1 / np.sqrt(n)}[predictor]
-
-
-def _design(fit, k: int) -> np.ndarray:
-    """The model matrix of ``fit`` (a column of ones for an intercept-only model)."""
-    X = getattr(fit, "X", None)
-    if X is None:
-        return np.ones((k, 1))
-    X = np.asarray(X, dtype=float)
-    return X if X.ndim == 2 else X[:, None]
 
 
 def _egger_lm(yi, vi, X, x, predictor: str, level: float, limit: bool) -> EggerResult:
@@ -577,8 +568,8 @@ def trim_and_fill(fit, estimator: str = "L0", side: str | None = None, maxiter: 
         raise ValueError(f"Unknown estimator {estimator!r}; accepted: L0, R0.")
     if side is not None and side not in ("left", "right"):
         raise ValueError(f"Unknown side {side!r}; accepted: 'left', 'right' or None (automatic).")
-    _intercept_only(fit, "Trim-and-fill")
     yi0, vi0, method, test, level, labels, control = _model_parts(fit)
+    _intercept_only(fit, "Trim-and-fill")
     k = yi0.size
     if k < 2:
         raise ValueError(f"Trim-and-fill needs at least 2 studies (k = {k}).")

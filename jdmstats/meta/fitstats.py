@@ -39,17 +39,12 @@ _ROWS = ("ll", "dev", "AIC", "BIC", "AICc")
 
 def _parts(fit):
     """``yi, vi, X, beta, tau2, method`` of a fitted model (intercept-only or regression)."""
-    yi = np.asarray(fit.yi, dtype=float).ravel()
-    vi = np.asarray(fit.vi, dtype=float).ravel()
-    X = getattr(fit, "X", None)
-    if X is None:
-        X = np.ones((yi.size, 1))
-        beta = np.array([float(fit.estimate)])
-    else:
-        X = np.asarray(X, dtype=float)
-        beta = np.asarray(fit.beta, dtype=float).ravel()
-    method = str(fit.method).upper()
-    method = "EE" if method in ("FE", "CE") else method
+    from jdmstats.meta.influence import _design, _model_parts
+
+    yi, vi, method, *_ = _model_parts(fit)
+    X = _design(fit)
+    beta = (np.asarray(fit.beta, dtype=float).ravel() if getattr(fit, "X", None) is not None
+            else np.array([float(fit.estimate)]))  # fmt: skip
     tau2 = 0.0 if method == "EE" else float(fit.tau2)
     return yi, vi, X, beta, tau2, method
 
@@ -185,14 +180,11 @@ class LRTResult(ResultMixin):
 
     def summary(self) -> pd.DataFrame:
         """Two rows (full, reduced): parameters, fit statistics, LRT, p-value, QE, tau^2, R^2."""
-        rows = []
-        for name, fs, parms, qe, tau2 in (
-            ("full", self.fit_full, self.parms_full, self.qe_full, self.tau2_full),
-            ("reduced", self.fit_reduced, self.parms_reduced, self.qe_reduced,
-             self.tau2_reduced),
-        ):  # fmt: skip
-            rows.append({"df": parms, **{k: float(fs[k]) for k in _ROWS}, "lrt": np.nan,
-                         "pvalue": np.nan, "qe": qe, "tau2": tau2, "r2": np.nan})  # fmt: skip
+        rows = [{"df": parms, **{k: float(fs[k]) for k in _ROWS}, "lrt": np.nan,
+                 "pvalue": np.nan, "qe": qe, "tau2": tau2, "r2": np.nan}
+                for fs, parms, qe, tau2 in (
+                    (self.fit_full, self.parms_full, self.qe_full, self.tau2_full),
+                    (self.fit_reduced, self.parms_reduced, self.qe_reduced, self.tau2_reduced))]
         rows[1].update(lrt=self.lrt, pvalue=self.pvalue, r2=self.r2)
         return pd.DataFrame(rows, index=pd.Index(["full", "reduced"]))
 

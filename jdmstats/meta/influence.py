@@ -58,10 +58,24 @@ def _model_parts(fit):
     return yi, vi, method, test, float(fit.level), labels, control
 
 
+def _design(fit) -> np.ndarray:
+    """The model matrix of ``fit``: its ``X``, or a column of ones for an intercept-only model."""
+    X = getattr(fit, "X", None)
+    if X is None:
+        return np.ones((np.size(getattr(fit, "yi", ())), 1))  # not a model: checked later
+    X = np.asarray(X, dtype=float)
+    return X if X.ndim == 2 else X[:, None]
+
+
+def _has_moderators(fit) -> bool:
+    """True unless the model matrix is the intercept alone."""
+    X = _design(fit)
+    return not (X.shape[1] == 1 and bool(np.all(X == 1.0)))
+
+
 def _intercept_only(fit, what: str) -> None:
     """Refuse a model with moderators where the method is defined without them (as metafor)."""
-    X = getattr(fit, "X", None)
-    if X is not None and not (np.shape(X)[1] == 1 and np.all(np.asarray(X) == 1.0)):
+    if _has_moderators(fit):
         raise ValueError(
             f"{what} is only defined for models without moderators (as in metafor); "
             "fit the model with jdmstats.meta.random_effects, or use influence() for a "
@@ -173,8 +187,8 @@ def _table(summ, labels, test, k_col=True):
 
 
 def _leave_one_out_parts(fit, what: str = "Leave-one-out"):
-    _intercept_only(fit, what)
     yi, vi, method, test, level, labels, control = _model_parts(fit)
+    _intercept_only(fit, what)
     k = yi.size
     if k < 2:
         raise ValueError(f"Leave-one-out needs at least 2 studies (k = {k}).")
@@ -264,8 +278,8 @@ def cumulative(fit, order=None) -> pd.DataFrame:
     >>> cum["k"].tolist()
     [1, 2, 3, 4, 5, 6]
     """
-    _intercept_only(fit, "Cumulative meta-analysis")
     yi, vi, method, test, level, labels, control = _model_parts(fit)
+    _intercept_only(fit, "Cumulative meta-analysis")
     k = yi.size
     if order is None:
         idx = np.arange(k)
@@ -389,9 +403,8 @@ def influence(fit) -> InfluenceResult:
     >>> list(inf.table.columns[:4])
     ['rstudent', 'dffits', 'cook_d', 'cov_r']
     """
-    X = getattr(fit, "X", None)
-    if X is not None and not (np.shape(X)[1] == 1 and np.all(np.asarray(X) == 1.0)):
-        return _influence_metareg(fit)  # any model matrix other than the intercept alone
+    if _has_moderators(fit):
+        return _influence_metareg(fit)
     yi, vi, method, test, level, labels, control, bf, loo = _leave_one_out_parts(fit)
     k, p = yi.size, 1
     full_mask = np.ones((1, k), dtype=bool)

@@ -14,9 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jdmstats.meta._results import ResultMixin
+from jdmstats.meta._solver import fit_batch
 from jdmstats.meta.fitstats import FitStatsMixin
-from jdmstats.meta._solver import METHODS, fit_batch
-from jdmstats.meta.model import TESTS, _check_inputs, _crit, _knha_scale, _level, _pvalue
+from jdmstats.meta.model import (
+    _check_inputs,
+    _check_method_test,
+    _crit,
+    _knha_scale,
+    _level,
+    _pvalue,
+)
 
 _COMPTOL = np.finfo(float).eps ** 0.5  # metafor permutest comptol
 
@@ -363,12 +370,7 @@ def metareg(
     import pandas as pd
     from scipy import stats
 
-    method = str(method).upper()
-    if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}; accepted: {', '.join(METHODS)}.")
-    method = "EE" if method == "FE" else method
-    if test not in TESTS:
-        raise ValueError(f"Unknown test {test!r}; accepted: {', '.join(TESTS)}.")
+    method = _check_method_test(method, test)
     level = _level(level)
     yi, vi, labs = _check_inputs(yi, vi, labels)
     k = yi.size

@@ -12,10 +12,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jdmstats.meta._results import ResultMixin
-from jdmstats.meta.fitstats import FitStatsMixin
 from jdmstats.meta._solver import METHODS, fit_batch, solve_q
+from jdmstats.meta.fitstats import FitStatsMixin
 
 TESTS = ("z", "knha", "adhoc")
+
+
+def _check_method_test(method: str, test: str) -> str:
+    """The tau^2 estimator in upper case (``FE`` read as ``EE``); a clear error for an unknown
+    estimator or test."""
+    method = str(method).upper()
+    if method not in METHODS:
+        raise ValueError(f"Unknown method {method!r}; accepted: {', '.join(METHODS)}.")
+    if test not in TESTS:
+        raise ValueError(f"Unknown test {test!r}; accepted: {', '.join(TESTS)}.")
+    return "EE" if method == "FE" else method
 
 
 def _level(level: float) -> float:
@@ -275,12 +286,7 @@ def random_effects(
     >>> fit.ci_low < fit.estimate < fit.ci_high
     True
     """
-    method = str(method).upper()
-    if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}; accepted: {', '.join(METHODS)}.")
-    method = "EE" if method == "FE" else method
-    if test not in TESTS:
-        raise ValueError(f"Unknown test {test!r}; accepted: {', '.join(TESTS)}.")
+    method = _check_method_test(method, test)
     if knha_adhoc and test == "knha":
         test = "adhoc"
     level = _level(level)
