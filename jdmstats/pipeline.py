@@ -92,6 +92,12 @@ class StepError(JdmstatsError):
 # --------------------------------------------------------------------------------------------
 
 
+def _bar(done: int, total: int, width: int) -> str:
+    """``[####----] done/total`` for a progress line."""
+    fill = int(round(min(max(done / total, 0.0), 1.0) * width))
+    return f"[{'#' * fill}{'-' * (width - fill)}] {done}/{total}"
+
+
 class Progress:
     """Progress of one step: a line on a terminal, with a bar for long loops.
 
@@ -117,10 +123,7 @@ class Progress:
         if done < total and now - self._last < 0.1:
             return
         self._last = now
-        frac = min(max(done / total, 0.0), 1.0)
-        fill = int(round(frac * self.width))
-        bar = "#" * fill + "-" * (self.width - fill)
-        self.stream.write(f"\r  {self.name:<12} [{bar}] {done}/{total} {label}\x1b[K")
+        self.stream.write(f"\r  {self.name:<12} {_bar(done, total, self.width)} {label}\x1b[K")
         self.stream.flush()
         self._drawn = True
 
@@ -517,9 +520,8 @@ class _Board:
     def progress(self, name: str, done: int, total: int, label: str) -> None:
         if self.stream is None or name not in self.running or total <= 0:
             return
-        fill = int(round(min(max(done / total, 0.0), 1.0) * 12))
         with self.lock:
-            self.running[name] = f" [{'#' * fill}{'-' * (12 - fill)}] {done}/{total} {label}"
+            self.running[name] = f" {_bar(done, total, 12)} {label}"
             self._status()
 
     def finished(self, outcome: tuple, notes: list[tuple[str, str, str]]) -> None:

@@ -716,7 +716,9 @@ def pipeline_step(tables: dict, out) -> list[Path]:
     >>> sum(p.suffix == ".csv" for p in paths), all(p.exists() for p in paths)
     (7, True)
     """
-    return pipeline_step_main(tables, out) + pipeline_step_sensitivity(tables, out)
+    fitted = _models_and_data(tables["cohorts"])  # fitted once for both halves
+    return (pipeline_step_main(tables, out, fitted)
+            + pipeline_step_sensitivity(tables, out, fitted))  # fmt: skip
 
 
 def _models_and_data(cohorts):
@@ -729,15 +731,16 @@ def _models_and_data(cohorts):
     return models, models.data
 
 
-def pipeline_step_main(tables: dict, out) -> list[Path]:
+def pipeline_step_main(tables: dict, out, fitted=None) -> list[Path]:
     """First half of :func:`pipeline_step`: the models, per-cohort, subgroup and small-study
-    tables and the two forest plots. ``jdmstats run`` may run the halves in parallel."""
+    tables and the two forest plots. ``jdmstats run`` may run the halves in parallel, each
+    fitting the models itself; ``fitted`` (from :func:`_models_and_data`) shares one fit."""
     from .meta.effects import clopper_pearson
     from .pipeline import write_table
 
     out = Path(out)
     tdir = out / "tables"
-    models, data = _models_and_data(tables["cohorts"])
+    models, data = fitted or _models_and_data(tables["cohorts"])
     written = [write_table(models.table, tdir / "prevalence.csv")]
     if len(data):
         lo, hi = clopper_pearson(data["events"].to_numpy(), data["total"].to_numpy())
@@ -763,7 +766,7 @@ def pipeline_step_main(tables: dict, out) -> list[Path]:
     return written
 
 
-def pipeline_step_sensitivity(tables: dict, out) -> list[Path]:
+def pipeline_step_sensitivity(tables: dict, out, fitted=None) -> list[Path]:
     """Second half of :func:`pipeline_step`: meta-regressions, leave-one-out and the
     exclusions table, with the funnel, bubble, leave-one-out and Baujat plots."""
     from .delay import delay_means
@@ -772,7 +775,7 @@ def pipeline_step_sensitivity(tables: dict, out) -> list[Path]:
     out = Path(out)
     tdir = out / "tables"
     cohorts = tables["cohorts"]
-    models, data = _models_and_data(cohorts)
+    models, data = fitted or _models_and_data(cohorts)
     excl = models.excluded.copy()
     dm = delay_means(cohorts)
     data_m = data.merge(dm[["cohort_id", "delay_mean_months"]], on="cohort_id", how="left")
