@@ -22,6 +22,7 @@ _SUBMODULES = (
     "report",
     "response",
     "schema",
+    "survival",
     "validate",
 )
 

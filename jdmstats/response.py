@@ -45,8 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._survival import aft_interval, cox_cluster, kaplan_meier, logrank
-from ._turnbull import median_interval, survival_at, turnbull
+from .survival import aft_interval, cox_cluster, kaplan_meier, logrank
+from .survival import median_interval, survival_at, turnbull
 from .errors import InsufficientDataError
 from .meta._results import ResultMixin
 
@@ -474,7 +474,7 @@ def time_to_regression(
     -----
     * Per class, Kaplan-Meier (pointwise log-log intervals, Brookmeyer-Crowley median CI as
       R's ``quantile.survfit``) when every time is exact or right-censored, otherwise
-      Turnbull's NPMLE (:mod:`jdmstats._turnbull`, our own EM) with pointwise percentile bands
+      Turnbull's NPMLE (:mod:`jdmstats.survival.turnbull`, our own EM) with pointwise percentile bands
       and a median CI from a cluster bootstrap that resamples patients.  A Turnbull median is
       only known to lie in an innermost interval; ``median`` is its midpoint (as R's survfit)
       and ``median_interval_*`` gives the interval.

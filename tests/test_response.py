@@ -1,4 +1,4 @@
-"""Tests of jdmstats.response, jdmstats._turnbull and jdmstats._survival.
+"""Tests of jdmstats.response, jdmstats.survival.turnbull and jdmstats.survival.models.
 
 Reference values come from tests/reference/survival_reference.json, written by
 tests/reference/survival_reference.R (R survival 3.5) from the synthetic CSVs it writes next to
@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 
 from jdmstats import response
-from jdmstats._survival import aft_interval, cox_cluster, kaplan_meier, logrank, quantile_step
-from jdmstats._turnbull import innermost_intervals, median_interval, survival_at, turnbull
+from jdmstats.survival import aft_interval, cox_cluster, kaplan_meier, logrank, quantile_step
+from jdmstats.survival import innermost_intervals, median_interval, survival_at, turnbull
 from jdmstats.errors import InsufficientDataError
 
 HERE = Path(__file__).parent

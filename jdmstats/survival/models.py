@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import InsufficientDataError
+from jdmstats.errors import InsufficientDataError
 
 __all__ = ["kaplan_meier", "quantile_step", "aft_interval", "cox_cluster", "logrank",
            "KMFit", "AFTFit", "CoxFit"]  # fmt: skip
@@ -269,7 +269,7 @@ def aft_interval(lower, upper, X=None, names=None, dist: str = "weibull",
     Parameters
     ----------
     lower, upper : array_like
-        ``(lower, upper]`` as in :func:`jdmstats._turnbull.turnbull`: exact when equal (must
+        ``(lower, upper]`` as in :func:`jdmstats.survival.turnbull.turnbull`: exact when equal (must
         be > 0), right-censored when ``upper`` is inf/NaN, "before ``upper``" when ``lower`` is
         0.  Right-censorings at 0 carry no information and must be dropped by the caller.
     X : array_like, optional
