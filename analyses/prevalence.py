@@ -30,6 +30,6 @@ def summary(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    from jdmstats.pipeline import script_main
+    from jdmstats.outputs.runner import script_main
 
     raise SystemExit(script_main("prevalence", __doc__, summary=summary))

@@ -14,8 +14,8 @@ import time
 STATEMENTS = {
     "bare interpreter": "pass",
     "import jdmstats": "import jdmstats",
-    "import jdmstats.schema": "import jdmstats.schema",
-    "import jdmstats.datasets": "import jdmstats.datasets",
+    "import jdmstats.evidence.schema": "import jdmstats.evidence.schema",
+    "import jdmstats.evidence.datasets": "import jdmstats.evidence.datasets",
     "import pandas": "import pandas",
     "import pandas, statsmodels.api, lifelines, matplotlib.pyplot": "import pandas, statsmodels.api, lifelines, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot",
 }

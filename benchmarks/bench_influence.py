@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from _timing import best_of, run_r
 
-from jdmstats.meta.influence import cumulative, influence, leave_one_out
+from jdmstats.meta.diagnostics import cumulative, influence, leave_one_out
 from jdmstats.meta.model import random_effects
 
 K = 200

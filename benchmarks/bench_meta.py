@@ -22,7 +22,7 @@ import numpy as np
 from _timing import best_of, run_r
 
 from jdmstats.meta._solver import fit_batch
-from jdmstats.meta.metareg import metareg, permutation_test
+from jdmstats.meta.regression import metareg, permutation_test
 from jdmstats.meta.model import random_effects
 
 

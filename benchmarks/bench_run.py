@@ -8,7 +8,7 @@ the benchmark moves both alike; the ratio is the median of the ``--repeat`` (def
 per-pair ratios. Prints the times and the ratio; asserts nothing (tests never time things).
 
 ``jdmstats run`` runs independent steps in parallel worker processes (one per core on Linux,
-see :func:`jdmstats.pipeline.default_jobs`); ``--jobs 1`` times the sequential run as well.
+see :func:`jdmstats.outputs.runner.default_jobs`); ``--jobs 1`` times the sequential run as well.
 
 Run: ``python benchmarks/bench_run.py [--repeat N] [--data DIR] [--jobs N]``.
 """
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--data", help="harmonised folder (default: the bundled data)")
     parser.add_argument("--jobs", type=int, help="worker processes (default: jdmstats's own)")
     args = parser.parse_args()
-    from jdmstats.pipeline import default_jobs
+    from jdmstats.outputs.runner import default_jobs
 
     jobs = args.jobs or default_jobs()
     with tempfile.TemporaryDirectory() as tmp:

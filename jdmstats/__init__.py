@@ -1,7 +1,7 @@
 """jdmstats: pooled evidence on calcinosis in juvenile dermatomyositis.
 
 Importing the package is light: pandas, statsmodels, lifelines and matplotlib are imported
-only by the submodules that need them (``jdmstats.datasets``, ``jdmstats.meta``, ...).
+only by the submodules that need them (``jdmstats.evidence.datasets``, ``jdmstats.meta``, ...).
 """
 
 from __future__ import annotations
@@ -11,19 +11,28 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "cli",
-    "datasets",
-    "delay",
-    "errors",
-    "harmonise",
+    # layer packages
+    "evidence",
     "meta",
-    "plots",
-    "prevalence",
-    "report",
-    "response",
-    "schema",
     "survival",
+    "firth",
+    "questions",
+    "plots",
+    "outputs",
+    "report",
+    "cli",
+    "errors",
+    "results",
+    # the public short names of the documented API (aliases of their layer's modules)
+    "datasets",
+    "schema",
+    "harmonise",
     "validate",
+    "descriptive",
+    "prevalence",
+    "delay",
+    "response",
+    "pipeline",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

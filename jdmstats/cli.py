@@ -12,11 +12,13 @@ from pathlib import Path
 
 
 def _repo_data() -> Path:
-    return Path(__file__).resolve().parent.parent / "data"
+    from jdmstats.paths import REPO_DATA
+
+    return REPO_DATA
 
 
 def cmd_validate(args) -> int:
-    from .validate import validate_path
+    from jdmstats.evidence.validate import validate_path
 
     problems = []
     for path in args.paths:
@@ -32,7 +34,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_harmonise(args) -> int:
-    from .harmonise import harmonise
+    from jdmstats.evidence.harmonise import harmonise
 
     extraction = Path(args.extraction) if args.extraction else _repo_data() / "extraction"
     out = Path(args.out) if args.out else extraction.parent / "harmonised"
@@ -51,7 +53,7 @@ def _headless() -> None:
 
 
 def cmd_run(args) -> int:
-    from .pipeline import default_jobs, run
+    from jdmstats.outputs.runner import default_jobs, run
 
     _headless()
     only = [s for item in (args.only or []) for s in item.split(",") if s]
@@ -63,7 +65,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import write_report
+    from jdmstats.report import write_report
 
     _headless()
     path = write_report(data=args.data, out=args.out, results=args.results, quiet=args.quiet,
@@ -84,7 +86,7 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from jdmstats import __version__
 
     parser = argparse.ArgumentParser(prog="jdmstats", description="Pooled evidence on calcinosis "
                                      "in juvenile dermatomyositis.")  # fmt: skip
@@ -132,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jdmstats`` command."""
-    from .errors import DataValidationError, JdmstatsError
+    from jdmstats.errors import DataValidationError, JdmstatsError
 
     args = build_parser().parse_args(argv)
     try:

@@ -33,7 +33,7 @@ class JdmstatsError(Exception):
 
 
 class DataValidationError(JdmstatsError, ValueError):
-    """Raised when data break the rules of :mod:`jdmstats.schema`.
+    """Raised when data break the rules of :mod:`jdmstats.evidence.schema`.
 
     Attributes
     ----------

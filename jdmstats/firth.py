@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InsufficientDataError
-from .meta._results import ResultMixin
+from jdmstats.errors import InsufficientDataError
+from jdmstats.results import ResultMixin
 
 __all__ = ["FirthResult", "firth_logit"]
 

@@ -63,7 +63,7 @@ def mc_tol(p: float, n_iter: int = 1000) -> float:
 def cohorts_frame(rows, n_patients: int = 20, n_calcinosis: int = 5):
     """A minimal cohorts table, typed like the loader's, from a list of dicts of overrides."""
     from jdmstats import schema
-    from jdmstats.datasets import to_frame
+    from jdmstats.evidence.datasets import to_frame
 
     base = {"n_patients": n_patients, "n_calcinosis": n_calcinosis, "include_primary": True,
             "calcinosis_timing": "cumulative", "year": 2010, "region": "europe",

@@ -95,9 +95,10 @@ def write_source(tmp_path):
 @pytest.fixture
 def harmonised(tmp_path, source, write_source):
     """A harmonised folder built from the valid source."""
-    from jdmstats.harmonise import harmonise
+    from jdmstats.evidence.harmonise import harmonise
 
     write_source(source)
     out = tmp_path / "harmonised"
     harmonise(tmp_path / "extraction", out)
     return out
+

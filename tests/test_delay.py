@@ -1,4 +1,4 @@
-"""Tests of jdmstats.delay: conversions, meta-regression vs metafor, group level, IPD refusal."""
+"""Tests of jdmstats.questions.delay: conversions, meta-regression vs metafor, group level, IPD refusal."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from _analyses_reference import checked_reference, cohorts_frame, mc_tol, rel
 
 from jdmstats import datasets, delay
 from jdmstats.errors import InsufficientDataError
+from jdmstats.outputs.steps import step_delay
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +178,7 @@ def test_pipeline_step_writes_tables(tmp_path):
     tables = {"cohorts": _cohorts(rows), "patients": datasets.load_patients()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        files = delay.pipeline_step(tables, tmp_path)
+        files = step_delay(tables, tmp_path)
     names = {p.name for p in files}
     for t in ("delay_metareg.csv", "delay_groups.csv", "delay_ipd.csv", "delay_cohorts.csv",
               "delay_exclusions.csv", "delay_bubble.png", "delay_forest_md.pdf"):  # fmt: skip

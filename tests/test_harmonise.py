@@ -11,7 +11,7 @@ import pytest
 
 from jdmstats import datasets, schema
 from jdmstats.errors import DataValidationError
-from jdmstats.harmonise import harmonise
+from jdmstats.evidence.harmonise import harmonise
 
 ROOT = Path(__file__).resolve().parent.parent
 HASHES = Path(__file__).with_name("harmonised_sha256.json")

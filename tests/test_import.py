@@ -10,7 +10,7 @@ HEAVY = ("pandas", "matplotlib", "statsmodels", "lifelines", "scipy")
 
 def test_import_is_light():
     code = (
-        "import sys, jdmstats, jdmstats.schema; "
+        "import sys, jdmstats, jdmstats.evidence.schema; "
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -20,7 +20,7 @@ def test_import_is_light():
 def test_submodules_are_reachable_lazily():
     import jdmstats
 
-    assert jdmstats.schema.therapy_class_of("Zoledronic acid") == "bisphosphonate"
+    assert jdmstats.evidence.schema.therapy_class_of("Zoledronic acid") == "bisphosphonate"
 
 
 def test_meta_exports_stay_functions_after_every_submodule_is_imported():

@@ -240,7 +240,7 @@ MOD_CASES = REF["regtest_mods"]
 @pytest.mark.parametrize("ref", MOD_CASES, ids=[
     f"{c['dataset']}~{c['mods']}-{c['test']}-{c['predictor']}-{c['model']}" for c in MOD_CASES])
 def test_egger_on_a_meta_regression_adds_the_predictor_to_the_moderators(ref):
-    from jdmstats.meta.metareg import metareg
+    from jdmstats.meta.regression import metareg
 
     ds = REF["datasets"][ref["dataset"]]
     fit = metareg(ds["yi"], ds["vi"], pd.DataFrame({ref["mods"]: ds["mods"][ref["mods"]]}),

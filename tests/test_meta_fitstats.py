@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jdmstats import meta
-from jdmstats.meta.fitstats import LRTResult, anova, fit_statistics
+from jdmstats.meta.comparison import LRTResult, anova
+from jdmstats.meta.fitstats import fit_statistics
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_fitstats.json").read_text())
 CASES = REF["cases"]

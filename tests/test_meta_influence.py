@@ -1,4 +1,4 @@
-"""Tests of jdmstats.meta.influence against metafor 3.8-1 (tests/reference/metafor_diagnostics.*)."""
+"""Tests of jdmstats.meta.diagnostics against metafor 3.8-1 (tests/reference/metafor_diagnostics.*)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jdmstats.meta.influence import InfluenceResult, baujat, cumulative, influence, leave_one_out
+from jdmstats.meta.diagnostics import InfluenceResult, baujat, cumulative, influence, leave_one_out
 from jdmstats.meta.model import random_effects
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_diagnostics.json").read_text())
@@ -294,7 +294,7 @@ MR_COLS = [("rstudent", "rstudent"), ("dffits", "dffits"), ("cook_d", "cook_d"),
 
 
 def _metareg_fit(case):
-    from jdmstats.meta.metareg import metareg
+    from jdmstats.meta.regression import metareg
 
     ds = REF["datasets"][case["dataset"]]
     mods = pd.DataFrame({m: ds["mods"][m] for m in np.atleast_1d(case["mods"])})
@@ -339,7 +339,7 @@ def test_metareg_influence_hat_values_sum_to_p():
 
 
 def test_metareg_influence_needs_residual_df():
-    from jdmstats.meta.metareg import metareg
+    from jdmstats.meta.regression import metareg
 
     fit = metareg([0.1, 0.5, 0.2], [0.01, 0.02, 0.03], pd.DataFrame({"x": [1.0, 2.0, 4.0]}),
                   method="DL")  # fmt: skip
@@ -352,7 +352,7 @@ def test_methods_without_moderators_refuse_a_meta_regression(name):
     """metafor: 'Method only applicable to models without moderators' (never ignore them)."""
     import importlib
 
-    module = "bias" if name == "trim_and_fill" else "influence"
+    module = "bias" if name == "trim_and_fill" else "diagnostics"
     func = getattr(importlib.import_module(f"jdmstats.meta.{module}"), name)
     fit = _metareg_fit(MR_CASES[0])
     with pytest.raises(ValueError, match="only defined for models without moderators"):

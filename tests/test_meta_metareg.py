@@ -1,4 +1,4 @@
-"""Tests of jdmstats.meta.metareg (metareg, predict, permutation_test).
+"""Tests of jdmstats.meta.regression (metareg, predict, permutation_test).
 
 Reference values: tests/reference/metafor_core.json (metafor 3.8-1; see metafor_core.R).
 """
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jdmstats.meta.metareg import metareg, permutation_test
 from jdmstats.meta.model import random_effects
+from jdmstats.meta.regression import metareg, permutation_test
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_core.json").read_text())
 RTOL, ATOL = 1e-6, 1e-9

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jdmstats.meta._solver import METHODS, fit_batch
-from jdmstats.meta.model import random_effects, subgroup_analysis
+from jdmstats.meta.model import random_effects
+from jdmstats.meta.subgroups import subgroup_analysis
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_core.json").read_text())
 RTOL, ATOL = 1e-6, 1e-9

@@ -1,4 +1,4 @@
-"""Tests for jdmstats.meta.proportion (IV and GLMM meta-analysis of proportions)."""
+"""Tests for jdmstats.meta.proportions (IV and GLMM meta-analysis of proportions)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jdmstats.meta.proportion import ProportionResult, proportion
+from jdmstats.meta.proportions import ProportionResult, proportion
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_proportions.json").read_text())
 PROPS = REF["datasets"]["props"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from jdmstats import datasets, pipeline
+from jdmstats.outputs.steps import step_descriptive
 
 FAST = ["descriptive", "prisma"]
 
@@ -75,12 +76,12 @@ def test_data_fingerprint_changes_with_the_data(tmp_path):
 
 
 def test_progress_on_a_terminal_one_line_per_step_and_a_bar(tmp_path, monkeypatch):
-    def slow(tables, out):
-        for _ in pipeline.track(range(5), label="bootstrap"):
-            pass
+    def slow(tables, out, progress=None):
+        for b in range(6):
+            progress(b, 5, "bootstrap")
         return []
 
-    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive,
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": step_descriptive,
                                             "slow": slow})  # fmt: skip
     tty = Tty()
     pipeline.run(out=tmp_path, stream=tty)
@@ -90,10 +91,31 @@ def test_progress_on_a_terminal_one_line_per_step_and_a_bar(tmp_path, monkeypatc
     assert tty.getvalue().count("\n") == 2  # one finished line per step
 
 
-@pytest.mark.parametrize("quiet, stream", [(True, Tty()), (False, io.StringIO())])
-def test_quiet_or_not_a_terminal_prints_nothing(tmp_path, quiet, stream):
-    pipeline.run(out=tmp_path, only=["descriptive"], quiet=quiet, stream=stream)
+@pytest.mark.parametrize("stream", [Tty(), io.StringIO()])
+def test_quiet_prints_nothing(tmp_path, stream):
+    pipeline.run(out=tmp_path, only=["descriptive"], quiet=True, stream=stream)
     assert stream.getvalue() == ""
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_not_a_terminal_one_log_line_per_step_and_every_warning(tmp_path, monkeypatch, jobs):
+    def noisy(tables, out, progress=None):
+        progress(1, 2, "bootstrap")  # no bar in a log
+        warnings.warn("k = 1: heterogeneity undefined", UserWarning, stacklevel=1)
+        return []
+
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": step_descriptive,
+                                            "noisy": noisy})  # fmt: skip
+    log = io.StringIO()
+    pipeline.run(out=tmp_path, stream=log, jobs=jobs)
+    text = log.getvalue()
+    assert "\r" not in text and "\x1b" not in text  # plain lines, no terminal control codes
+    lines = text.splitlines()
+    assert any(line.lstrip().startswith("descriptive") and "4 table(s)" in line
+               and line.rstrip().endswith(" s") for line in lines)  # fmt: skip
+    assert any(line.lstrip().startswith("noisy") for line in lines)
+    assert "      UserWarning: k = 1: heterogeneity undefined" in lines
+    assert len(lines) == 3  # two step lines and the warning
 
 
 def test_progress_keyword_is_passed_to_steps_that_accept_it(tmp_path, monkeypatch):
@@ -109,19 +131,8 @@ def test_progress_keyword_is_passed_to_steps_that_accept_it(tmp_path, monkeypatc
     assert isinstance(seen[0], pipeline.Progress) and not seen[0].enabled
 
 
-def test_missing_module_is_a_clear_error_for_that_step_only(tmp_path, monkeypatch):
-    steps = {"descriptive": pipeline.step_descriptive,
-             "ghost": pipeline._external("no_such_module")}  # fmt: skip
-    monkeypatch.setattr(pipeline, "STEPS", steps)
-    with pytest.raises(pipeline.StepError, match=r"step 'no_such_module' is not available.*"
-                       r"jdmstats\.no_such_module"):  # fmt: skip
-        pipeline.run(out=tmp_path, quiet=True)
-    files = json.loads((tmp_path / "figures" / "MANIFEST.json").read_text())["files"]
-    assert "tables/case_patients.csv" in files  # the other step ran and is recorded
-
-
 def test_step_warnings_are_written_to_a_table(tmp_path, monkeypatch):
-    def noisy(tables, out):
+    def noisy(tables, out, progress=None):
         warnings.warn("k = 1: heterogeneity undefined", UserWarning, stacklevel=1)
         warnings.warn("library noise", DeprecationWarning, stacklevel=1)
         return []
@@ -146,26 +157,26 @@ def test_extraction_folder_is_harmonised_first(tmp_path, source, write_source):
 
 
 def test_full_run_removes_outputs_it_no_longer_makes(tmp_path, monkeypatch):
-    def old(tables, out):
+    def old(tables, out, progress=None):
         return [pipeline.write_table(tables["studies"].head(1), out / "tables" / "gone.csv")]
 
-    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive, "old": old})
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": step_descriptive, "old": old})
     pipeline.run(out=tmp_path, quiet=True)
     (tmp_path / "tables" / "mine.csv").write_text("not made by jdmstats\n")
-    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive})
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": step_descriptive})
     pipeline.run(out=tmp_path, quiet=True)
     assert not (tmp_path / "tables" / "gone.csv").exists()
     assert (tmp_path / "tables" / "mine.csv").exists()  # never listed in a manifest: kept
 
 
 # ------------------------------------------------------------------ parallel steps (--jobs)
-def _slow_step(tables, out):
-    for _ in pipeline.track(range(3), label="bootstrap"):
-        pass
+def _slow_step(tables, out, progress=None):
+    for b in range(4):
+        progress(b, 3, "bootstrap")
     return [pipeline.write_table(tables["studies"].head(2), out / "tables" / "slow.csv")]
 
 
-def _broken_step(tables, out):
+def _broken_step(tables, out, progress=None):
     raise RuntimeError("boom in a worker")
 
 
@@ -179,7 +190,7 @@ def test_parallel_and_sequential_runs_write_the_same_files(tmp_path):
 
 
 def test_parallel_failure_is_reported_and_the_other_steps_are_kept(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive,
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": step_descriptive,
                                             "broken": _broken_step, "slow": _slow_step})  # fmt: skip
     with pytest.raises(pipeline.StepError, match="step 'broken' failed: RuntimeError: boom"):
         pipeline.run(out=tmp_path, quiet=True, jobs=2)
@@ -189,7 +200,7 @@ def test_parallel_failure_is_reported_and_the_other_steps_are_kept(tmp_path, mon
 
 
 def test_parallel_progress_shows_running_steps_bars_and_one_line_per_step(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive,
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": step_descriptive,
                                             "slow": _slow_step})  # fmt: skip
     tty = Tty()
     pipeline.run(out=tmp_path, stream=tty, jobs=2)
@@ -202,7 +213,7 @@ def test_parallel_progress_shows_running_steps_bars_and_one_line_per_step(tmp_pa
 
 
 def test_parallel_quiet_prints_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive,
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": step_descriptive,
                                             "slow": _slow_step})  # fmt: skip
     tty = Tty()
     pipeline.run(out=tmp_path, stream=tty, quiet=True, jobs=2)
@@ -236,40 +247,11 @@ def test_cli_rejects_a_bad_jobs_value(bad, capsys):
     assert "expected a whole number >= 1" in capsys.readouterr().err
 
 
-def test_prevalence_halves_in_parallel_write_what_the_whole_step_writes(tmp_path):
-    pipeline.run(out=tmp_path / "seq", only=["prevalence"], quiet=True, jobs=1)
-    pipeline.run(out=tmp_path / "par", only=["prevalence"], quiet=True, jobs=2)
+def test_prevalence_in_parallel_writes_what_a_sequential_run_writes(tmp_path):
+    steps = ["prevalence", "descriptive"]
+    pipeline.run(out=tmp_path / "seq", only=steps, quiet=True, jobs=1)
+    pipeline.run(out=tmp_path / "par", only=steps, quiet=True, jobs=2)
     seq, par = _files(tmp_path / "seq"), _files(tmp_path / "par")
     assert seq == par
     assert {"tables/prevalence.csv", "tables/prevalence_exclusions.csv",
             "figures/prevalence_forest.pdf", "figures/prevalence_baujat.png"} <= set(par)  # fmt: skip
-
-
-def _part_a(tables, out):
-    warnings.warn("shared note", UserWarning, stacklevel=1)
-    warnings.warn("only in a", UserWarning, stacklevel=1)
-    return [pipeline.write_table(tables["studies"].head(1), out / "tables" / "a.csv")]
-
-
-def _part_b(tables, out):
-    warnings.warn("shared note", UserWarning, stacklevel=1)
-    warnings.warn("only in b", UserWarning, stacklevel=1)
-    return [pipeline.write_table(tables["studies"].head(2), out / "tables" / "b.csv")]
-
-
-def _whole(tables, out):
-    return _part_a(tables, out) + _part_b(tables, out)
-
-
-def test_step_parts_are_merged_in_part_order(tmp_path, monkeypatch):
-    _whole.parts = (_part_a, _part_b)  # run as two tasks when jobs > 1
-    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": pipeline.step_descriptive,
-                                            "split": _whole})  # fmt: skip
-    pipeline.run(out=tmp_path / "seq", quiet=True, jobs=1)
-    pipeline.run(out=tmp_path / "par", quiet=True, jobs=2)
-    assert _files(tmp_path / "seq") == _files(tmp_path / "par")
-    notes = (tmp_path / "par" / "tables" / "warnings.csv").read_text().splitlines()[1:]
-    assert notes == ["split,UserWarning,shared note", "split,UserWarning,only in a",
-                     "split,UserWarning,only in b"]  # fmt: skip
-    files = json.loads((tmp_path / "par" / "figures" / "MANIFEST.json").read_text())["files"]
-    assert files["tables/a.csv"]["step"] == files["tables/b.csv"]["step"] == "split"

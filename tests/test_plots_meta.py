@@ -12,12 +12,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from jdmstats.meta.metareg import metareg  # noqa: E402
+from jdmstats import meta  # noqa: E402
 from jdmstats.meta.model import random_effects  # noqa: E402
-from jdmstats.meta.proportion import proportion  # noqa: E402
+from jdmstats.meta.proportions import proportion  # noqa: E402
+from jdmstats.meta.regression import metareg  # noqa: E402
 from jdmstats.plots import style  # noqa: E402
-from jdmstats.plots.forest import forest, forest_effects, forest_height  # noqa: E402
-from jdmstats.plots.meta import baujat_plot, bubble, funnel, leave_one_out_plot  # noqa: E402
+from jdmstats.plots.diagnostics import baujat_plot, bubble, funnel, leave_one_out_plot  # noqa: E402
+from jdmstats.plots.forests import forest, forest_effects, forest_height  # noqa: E402
 
 EV = np.array([5, 18, 3, 23, 6, 10, 63, 0])
 N = np.array([8, 79, 9, 54, 49, 57, 427, 50])
@@ -94,11 +95,12 @@ def test_forest_subgroups(fits):
     glmm, _ = fits
     groups = ["europe", "europe", "europe", "latin_america", "not_stated", "oceania",
               "multinational", "east_asia"]  # fmt: skip
-    ax = forest(glmm, groups=groups)
+    europe = proportion(glmm.events[:3], glmm.totals[:3], model="glmm")
+    ax = forest(glmm, groups=groups, subgroup_fits={"europe": europe})
     texts = _texts(ax)
     for head in ("Europe", "Latin america", "Not stated", "Oceania", "East asia"):
         assert head in texts
-    assert len(_by_gid(ax, "subgroup-diamond")) == 1  # only europe has k >= 2
+    assert len(_by_gid(ax, "subgroup-diamond")) == 1  # only the group given a fit
     assert "Subtotal (k = 3)" in texts
     assert len(_by_gid(ax, "studies")[0].get_offsets()) == 8
 
@@ -156,7 +158,7 @@ def test_leave_one_out_and_baujat(fits):
     assert len(ax.get_yticks()) == 8
     assert ax.get_yticklabels()[0].get_text() == "Omitting Study 0"
     assert ax.get_xlim()[0] >= 0
-    ax2 = baujat_plot(iv.fit)
+    ax2 = baujat_plot(meta.baujat(iv.fit))
     assert len(_by_gid(ax2, "studies")[0].get_offsets()) == 8
     assert ax2.get_xlim()[0] == 0 and ax2.get_ylim()[0] == 0
 

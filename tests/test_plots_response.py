@@ -1,4 +1,4 @@
-"""Structure tests (Agg, no pixels) of jdmstats.plots.survival and jdmstats.plots.response."""
+"""Structure tests (Agg, no pixels) of jdmstats.plots.survival and jdmstats.plots.therapy."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from test_response import _csv, as_episodes  # noqa: E402
 
 from jdmstats import datasets, response  # noqa: E402
 from jdmstats.plots import style  # noqa: E402
-from jdmstats.plots.response import response_forest  # noqa: E402
 from jdmstats.plots.survival import at_risk_counts, survival_curves, swimmer  # noqa: E402
+from jdmstats.plots.therapy import response_forest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Tests of jdmstats.prevalence: analysis set, models vs metafor, subgroups, pipeline."""
+"""Tests of jdmstats.questions.prevalence: analysis set, models vs metafor, subgroups, pipeline."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from _analyses_reference import checked_reference, cohorts_frame, mc_tol, rel
 
 from jdmstats import datasets, prevalence
 from jdmstats.errors import InsufficientDataError
+from jdmstats.outputs.steps import step_prevalence
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,7 @@ def test_subgroups_match_metafor(ref_and_tables, models):
 @pytest.mark.reference
 def test_metaregression_matches_metafor(ref_and_tables, models):
     ref, tables = ref_and_tables
-    from jdmstats.delay import delay_means
+    from jdmstats.questions.delay import delay_means
 
     dm = delay_means(tables["cohorts"])
     data = models.data.merge(dm[["cohort_id", "delay_mean_months"]], on="cohort_id", how="left")
@@ -199,7 +200,7 @@ def test_pipeline_step_writes_tables_and_figures(tmp_path):
     tables = {"cohorts": c, "patients": datasets.load_patients()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        files = prevalence.pipeline_step(tables, tmp_path)
+        files = step_prevalence(tables, tmp_path)
     names = {p.name for p in files}
     for t in ("prevalence.csv", "prevalence_subgroups.csv", "prevalence_exclusions.csv",
               "prevalence_forest.pdf", "prevalence_forest.png", "prevalence_funnel.png"):  # fmt: skip
@@ -211,7 +212,7 @@ def test_pipeline_step_writes_tables_and_figures(tmp_path):
     first = (tmp_path / "tables" / "prevalence_metareg.csv").read_bytes()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        prevalence.pipeline_step(tables, tmp_path)
+        step_prevalence(tables, tmp_path)
     assert (tmp_path / "tables" / "prevalence_metareg.csv").read_bytes() == first
 
 
@@ -220,7 +221,7 @@ def test_pipeline_step_with_no_cohorts(tmp_path):
     tables = {"cohorts": c, "patients": datasets.load_patients()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        files = prevalence.pipeline_step(tables, tmp_path)
+        files = step_prevalence(tables, tmp_path)
     tab = pd.read_csv(tmp_path / "tables" / "prevalence.csv")
     assert (tab["k"] == 0).all() and tab["note"].str.startswith("not fitted").all()
     assert all(p.suffix == ".csv" for p in files)

@@ -10,7 +10,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from jdmstats import datasets  # noqa: E402
-from jdmstats.plots import prisma  # noqa: E402
+from jdmstats.plots import prisma as draw  # noqa: E402
+from jdmstats.questions import prisma  # noqa: E402
 
 
 def _tables():
@@ -81,7 +82,7 @@ def test_unitemised_reasons_of_mixed_kinds_are_not_guessed():
 def test_diagram_shows_the_numbers():
     import matplotlib.pyplot as plt
 
-    ax = prisma.prisma(prisma.prisma_counts(_tables()))
+    ax = draw.prisma(prisma.prisma_counts(_tables()))
     texts = "\n".join(t.get_text() for t in ax.texts)
     for phrase in ("Identification", "Screening", "Included", "(n = 16)", "Records screened",
                    "(n = 14)", "Reports excluded (n = 9)", "Sources included in the review (n = 4)",

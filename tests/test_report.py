@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from jdmstats import _report_text as text
 from jdmstats import pipeline, report
+from jdmstats.report import text
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Tests of jdmstats.response, jdmstats.survival.turnbull and jdmstats.survival.models.
+"""Tests of jdmstats.questions.response, jdmstats.survival.turnbull and jdmstats.survival.models.
 
 Reference values come from tests/reference/survival_reference.json, written by
 tests/reference/survival_reference.R (R survival 3.5) from the synthetic CSVs it writes next to
@@ -22,9 +22,19 @@ import pandas as pd
 import pytest
 
 from jdmstats import response
-from jdmstats.survival import aft_interval, cox_cluster, kaplan_meier, logrank, quantile_step
-from jdmstats.survival import innermost_intervals, median_interval, survival_at, turnbull
 from jdmstats.errors import InsufficientDataError
+from jdmstats.outputs.steps import step_response
+from jdmstats.survival import (
+    aft_interval,
+    cox_cluster,
+    innermost_intervals,
+    kaplan_meier,
+    logrank,
+    median_interval,
+    quantile_step,
+    survival_at,
+    turnbull,
+)
 
 HERE = Path(__file__).parent
 REFDIR = HERE / "reference"
@@ -432,8 +442,8 @@ def test_pipeline_step_deterministic(tmp_path):
     from jdmstats import datasets
 
     tables = datasets.load_all()
-    a = response.pipeline_step(tables, tmp_path / "a")
-    b = response.pipeline_step(tables, tmp_path / "b")
+    a = step_response(tables, tmp_path / "a")
+    b = step_response(tables, tmp_path / "b")
     names = sorted(p.relative_to(tmp_path / "a").as_posix() for p in a)
     assert "tables/response_by_class.csv" in names and "figures/swimmer.pdf" in names
     assert "tables/time_to_regression.csv" in names

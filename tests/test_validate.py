@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from jdmstats import schema
-from jdmstats.validate import validate_path
+from jdmstats.evidence.validate import validate_path
 
 
 def only(problems, column=None, contains=""):
@@ -296,7 +296,7 @@ def test_problem_line_format(source, write_source):
 
 @pytest.mark.parametrize("table", list(schema.TABLES.values()), ids=list(schema.TABLES))
 def test_every_vocabulary_column_rejects_unknown_values(table):
-    from jdmstats.validate import check_value
+    from jdmstats.evidence.validate import check_value
 
     for col in table.columns:
         if col.vocab is not None:

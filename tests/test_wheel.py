@@ -54,7 +54,7 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = (
-        "import jdmstats, jdmstats.datasets as d; print(jdmstats.__file__); "
+        "import jdmstats, jdmstats.evidence.datasets as d; print(jdmstats.__file__); "
         "print(len(d.load_cohorts()), len(d.load_episodes()))"
     )
     out = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=work, env=env)

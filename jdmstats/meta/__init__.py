@@ -35,14 +35,14 @@ import importlib
 _EXPORTS = {
     "random_effects": "model",
     "RMAResult": "model",
-    "subgroup_analysis": "model",
-    "SubgroupResult": "model",
-    "metareg": "metareg",
-    "MetaRegResult": "metareg",
-    "permutation_test": "metareg",
-    "PermutationResult": "metareg",
-    "proportion": "proportion",
-    "ProportionResult": "proportion",
+    "subgroup_analysis": "subgroups",
+    "SubgroupResult": "subgroups",
+    "metareg": "regression",
+    "MetaRegResult": "regression",
+    "permutation_test": "regression",
+    "PermutationResult": "regression",
+    "proportion": "proportions",
+    "ProportionResult": "proportions",
     "binomial_glmm": "glmm",
     "GLMMResult": "glmm",
     "escalc": "effects",
@@ -57,31 +57,24 @@ _EXPORTS = {
     "transf_ipft_hm": "effects",
     "median_to_mean": "convert",
     "ConversionResult": "convert",
-    "leave_one_out": "influence",
-    "influence": "influence",
-    "InfluenceResult": "influence",
-    "cumulative": "influence",
-    "baujat": "influence",
+    "leave_one_out": "diagnostics",
+    "influence": "diagnostics",
+    "InfluenceResult": "diagnostics",
+    "cumulative": "diagnostics",
+    "baujat": "diagnostics",
     "egger_test": "bias",
     "EggerResult": "bias",
     "begg_test": "bias",
     "BeggResult": "bias",
     "trim_and_fill": "bias",
     "TrimFillResult": "bias",
-    "anova": "fitstats",
+    "anova": "comparison",
     "fit_statistics": "fitstats",
-    "LRTResult": "fitstats",
+    "LRTResult": "comparison",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-# Three public functions share their name with the module that defines them (``metareg``,
-# ``proportion``, ``influence``). Importing a submodule binds the package attribute to the
-# module, so these are bound eagerly here, after their modules are loaded, and the function wins.
-from .influence import influence  # noqa: E402, F401
-from .metareg import metareg  # noqa: E402, F401
-from .proportion import proportion  # noqa: E402, F401
 
 
 def __getattr__(name: str):

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from jdmstats.meta._results import ResultMixin
-from jdmstats.meta.influence import _design, _has_moderators, _intercept_only, _model_parts
+from jdmstats.meta.diagnostics import _design, _has_moderators, _intercept_only, _model_parts
+from jdmstats.results import ResultMixin
 
 __all__ = [
     "egger_test",
@@ -129,7 +129,7 @@ def egger_test(fit, predictor: str = "sei", model: str = "rma", ni=None) -> Egge
     Parameters
     ----------
     fit : RMAResult or MetaRegResult
-        A model from :func:`jdmstats.meta.random_effects` or :func:`jdmstats.meta.metareg`.
+        A model from :func:`jdmstats.meta.random_effects` or :func:`jdmstats.meta.regression`.
         The predictor is added to the model's own moderators (as metafor); with
         ``model="rma"`` the test uses a meta-regression with the same tau^2 estimator, test
         and level.  The limit estimate exists only for an intercept-only model.
@@ -206,7 +206,7 @@ def egger_test(fit, predictor: str = "sei", model: str = "rma", ni=None) -> Egge
     limit = predictor in _LIMIT and not _has_moderators(fit)
     if model == "lm":
         return _egger_lm(yi, vi, X, x, predictor, lvl, limit)
-    from jdmstats.meta.metareg import metareg
+    from jdmstats.meta.regression import metareg
 
     names = [f"x{j}" for j in range(p)] + [predictor]
     reg = metareg(

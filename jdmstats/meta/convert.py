@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._results import ResultMixin
+from jdmstats.results import ResultMixin
 
 __all__ = ["ConversionResult", "median_to_mean", "METHODS"]
 

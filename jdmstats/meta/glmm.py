@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._results import ResultMixin
-from .effects import _check_level, _counts
+from jdmstats.meta.effects import _check_level, _counts
+from jdmstats.results import ResultMixin
 
 __all__ = ["GLMMResult", "binomial_glmm"]
 
@@ -326,7 +326,7 @@ def binomial_glmm(
     Returns
     -------
     GLMMResult
-        Results on the logit scale (use :func:`jdmstats.meta.proportion` with
+        Results on the logit scale (use :func:`jdmstats.meta.proportions` with
         ``model="glmm"`` for back-transformed proportions).
 
     Raises

@@ -21,7 +21,7 @@ __all__ = ["survival_curves", "swimmer", "at_risk_counts", "class_colours"]
 
 def class_colours(classes) -> dict:
     """A stable colour per class (Okabe-Ito palette, in the order given; cycles after 8)."""
-    from .style import PALETTE
+    from jdmstats.plots.style import PALETTE
 
     return {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(classes)}
 
@@ -59,7 +59,7 @@ def survival_curves(result, ax=None, at_risk: bool = True, classes=None, times=N
 
     Parameters
     ----------
-    result : jdmstats.response.TimeToRegression
+    result : jdmstats.questions.response.TimeToRegression
     ax : matplotlib Axes, optional
         Drawn into a new single-column-width figure when None.
     at_risk : bool
@@ -81,7 +81,7 @@ def survival_curves(result, ax=None, at_risk: bool = True, classes=None, times=N
     import matplotlib.pyplot as plt
     from matplotlib.transforms import blended_transform_factory
 
-    from .style import GREY
+    from jdmstats.plots.style import GREY
 
     if ax is None:
         _, ax = plt.subplots(figsize=(3.35, 2.8))
@@ -162,7 +162,7 @@ def swimmer(episodes, ax=None, classes=None):
     Parameters
     ----------
     episodes : DataFrame
-        As :func:`jdmstats.datasets.load_episodes`.
+        As :func:`jdmstats.evidence.datasets.load_episodes`.
     ax : matplotlib Axes, optional
     classes : list of str, optional
         Order of classes for the colours (default: by number of courses).
@@ -176,7 +176,7 @@ def swimmer(episodes, ax=None, classes=None):
     import pandas as pd
     from matplotlib.patches import Patch
 
-    from .style import GREY
+    from jdmstats.plots.style import GREY
 
     if ax is None:
         _, ax = plt.subplots(figsize=(3.35, 2.8))

@@ -1,4 +1,4 @@
-"""Survival building blocks for :mod:`jdmstats.response`: Kaplan-Meier with R's confidence
+"""Survival building blocks for :mod:`jdmstats.questions.response`: Kaplan-Meier with R's confidence
 intervals and quantiles, interval-censored AFT models, Cox with cluster-robust errors, log-rank.
 
 Each function works on plain arrays and is validated against R's survival package

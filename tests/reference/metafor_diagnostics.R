@@ -1,4 +1,4 @@
-# Reference values for jdmstats.meta.influence and jdmstats.meta.bias.
+# Reference values for jdmstats.meta.diagnostics and jdmstats.meta.bias.
 #
 # Run from the repository root:   Rscript tests/reference/metafor_diagnostics.R
 # Writes tests/reference/metafor_diagnostics.json (full precision) next to this script.

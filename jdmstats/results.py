@@ -1,9 +1,9 @@
-"""Shared behaviour of the frozen result records returned by :mod:`jdmstats.meta`.
+"""Shared behaviour of the frozen result records of every layer (engines and questions).
 
 Every result class is a ``@dataclass(frozen=True)`` that inherits :class:`ResultMixin` and
 implements :meth:`summary` (a pandas DataFrame).  The mixin provides ``to_dict()``,
 ``_repr_html_()`` for Jupyter, a plain-text ``__str__`` built from the summary, and
-``to_markdown()`` / ``to_latex()`` for manuscripts (:mod:`jdmstats.report`'s formatting).
+``to_markdown()`` / ``to_latex()`` for manuscripts (:mod:`jdmstats.tabular`).
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ class ResultMixin:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def to_markdown(self) -> str:
-        """The summary as a Markdown table (:func:`jdmstats.report.to_markdown`)."""
-        from jdmstats.report import to_markdown
+        """The summary as a Markdown table (:func:`jdmstats.tabular.to_markdown`)."""
+        from jdmstats.tabular import to_markdown
 
         return to_markdown(self.summary(), index=True)
 
     def to_latex(self, caption: str | None = None, label: str | None = None) -> str:
-        """The summary as a LaTeX booktabs table (:func:`jdmstats.report.to_latex`)."""
-        from jdmstats.report import to_latex
+        """The summary as a LaTeX booktabs table (:func:`jdmstats.tabular.to_latex`)."""
+        from jdmstats.tabular import to_latex
 
         return to_latex(self.summary(), caption=caption or getattr(self, "_title", None),
                         label=label, index=True)  # fmt: skip

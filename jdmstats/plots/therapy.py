@@ -5,7 +5,7 @@ Examples
 >>> import matplotlib
 >>> matplotlib.use("Agg")
 >>> from jdmstats import datasets, response
->>> from jdmstats.plots.response import response_forest
+>>> from jdmstats.plots.therapy import response_forest
 >>> ax = response_forest(response.response_proportions(datasets.load_episodes()))
 """
 
@@ -21,7 +21,7 @@ def response_forest(result, ax=None, which: str = "any"):
 
     Parameters
     ----------
-    result : jdmstats.response.ResponseProportions
+    result : jdmstats.questions.response.ResponseProportions
     ax : matplotlib Axes, optional
     which : {"any", "complete"}
         Any regression (complete or partial) or complete regression.
@@ -38,7 +38,7 @@ def response_forest(result, ax=None, which: str = "any"):
     from matplotlib.patches import Polygon
     from matplotlib.transforms import blended_transform_factory
 
-    from .style import GREY, PALETTE
+    from jdmstats.plots.style import GREY, PALETTE
 
     if which not in ("any", "complete"):
         raise ValueError(f"unknown which {which!r}; accepted: any, complete")

@@ -12,8 +12,8 @@ Examples
 --------
 >>> import matplotlib
 >>> matplotlib.use("Agg")
->>> from jdmstats.meta.proportion import proportion
->>> from jdmstats.plots.forest import forest
+>>> from jdmstats.meta.proportions import proportion
+>>> from jdmstats.plots.forests import forest
 >>> res = proportion([3, 10, 4, 7], [20, 40, 12, 25], model="glmm")
 >>> ax = forest(res)
 >>> len(ax.collections[0].get_offsets())
@@ -80,27 +80,10 @@ def _pooled_label(res) -> str:
     return "Random effects"
 
 
-def _refit(res, idx):
-    """The same model as ``res`` on a subset of its studies (for subgroup diamonds)."""
-    import warnings
-
-    from jdmstats.meta.proportion import proportion
-
-    kw = {"model": res.model, "level": res.level, "labels": [res.labels[i] for i in idx]}
-    if res.model == "iv":
-        kw.update(transform=res.transform, method=res.method, test=res.test)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return proportion(res.events[idx], res.totals[idx], **kw)
-        except ValueError:
-            return None
-
-
 def _setup(ax, width="double", height=None, cols=None, narrow=None):
     import matplotlib.pyplot as plt
 
-    from . import style
+    from jdmstats.plots import style
 
     if ax is None:
         with style.context():
@@ -118,7 +101,7 @@ def _render(ax, rows, geom, cols, percent, xlabel, null, log, xlim, header):
     import matplotlib.transforms as mtransforms
     from matplotlib.patches import Polygon
 
-    from . import style
+    from jdmstats.plots import style
 
     box, px0, px1 = geom
     n = len(rows)
@@ -228,6 +211,7 @@ def forest(
     *,
     extra_pooled=None,
     groups=None,
+    subgroup_fits=None,
     sort_by: str | None = None,
     years=None,
     show_pi: bool = True,
@@ -239,7 +223,7 @@ def forest(
 
     Parameters
     ----------
-    result : jdmstats.meta.proportion.ProportionResult
+    result : jdmstats.meta.proportions.ProportionResult
         The pooled proportions (GLMM or inverse-variance).
     ax : matplotlib Axes, optional
         Drawn into (its box is split into text columns and the plot); a new figure of the
@@ -247,8 +231,12 @@ def forest(
     extra_pooled : list of ProportionResult, optional
         Further pooled models (e.g. the IV logit model) drawn as extra diamonds.
     groups : array_like, optional
-        Subgroup of each study: studies are drawn under a heading per group, each with its own
-        diamond (same model as ``result``; none for a single study).
+        Subgroup of each study: studies are drawn under a heading per group (missing values
+        under "Not stated").
+    subgroup_fits : dict, optional
+        Group -> pooled result of that group's studies (fitted by the caller, e.g.
+        :class:`jdmstats.questions.prevalence.PrevalenceAnalysis.region_fits`), drawn as the
+        group's subtotal diamond; groups without a fit get none. This function never fits.
     sort_by : {None, "year", "estimate"}
         Order of the studies (within groups); ``"year"`` needs ``years``.
     years : array_like, optional
@@ -265,7 +253,7 @@ def forest(
     -------
     matplotlib Axes
     """
-    from . import style
+    from jdmstats.plots import style
 
     k = result.k
     order = np.arange(k)
@@ -303,7 +291,7 @@ def forest(
             idx = [i for i in order if g[i] == lv]
             rows.append({"kind": "heading", "label": _pretty(lv)})
             rows += [study_row(i, indent=True) for i in idx]
-            sub = _refit(result, np.asarray(idx)) if len(idx) >= 2 else None
+            sub = (subgroup_fits or {}).get(lv)
             if sub is not None:
                 ev, tot = int(result.events[idx].sum()), int(result.totals[idx].sum())
                 rows.append({"kind": "subgroup", "label": f"Subtotal (k = {len(idx)})",
@@ -333,7 +321,7 @@ def forest(
         n_g = len(set(groups)) if groups is not None else 0
         import matplotlib.pyplot as plt
 
-        from . import style as _s
+        from jdmstats.plots import style as _s
 
         with _s.context():
             fig, ax = plt.subplots(figsize=(_s.width(width),
@@ -394,7 +382,7 @@ def forest_effects(
     """
     from scipy import stats
 
-    from . import style
+    from jdmstats.plots import style
 
     yi = np.asarray(yi, float)
     vi = np.asarray(vi, float)

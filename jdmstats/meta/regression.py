@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jdmstats.meta._results import ResultMixin
 from jdmstats.meta._solver import fit_batch
 from jdmstats.meta.fitstats import FitStatsMixin
 from jdmstats.meta.model import (
@@ -24,6 +23,7 @@ from jdmstats.meta.model import (
     _level,
     _pvalue,
 )
+from jdmstats.results import ResultMixin
 
 _COMPTOL = np.finfo(float).eps ** 0.5  # metafor permutest comptol
 
@@ -193,7 +193,7 @@ class MetaRegResult(ResultMixin, FitStatsMixin):
         Examples
         --------
         >>> import numpy as np
-        >>> from jdmstats.meta.metareg import metareg
+        >>> from jdmstats.meta.regression import metareg
         >>> x = np.array([1.0, 2, 3, 4, 5, 6])
         >>> yi = np.array([0.1, 0.25, 0.2, 0.45, 0.5, 0.7]); vi = np.full(6, 0.01)
         >>> reg = metareg(yi, vi, x, method="DL")
@@ -358,7 +358,7 @@ def metareg(
     Examples
     --------
     >>> import numpy as np
-    >>> from jdmstats.meta.metareg import metareg
+    >>> from jdmstats.meta.regression import metareg
     >>> x = np.array([1.0, 2, 3, 4, 5, 6])
     >>> yi = np.array([0.1, 0.25, 0.2, 0.45, 0.5, 0.7]); vi = np.full(6, 0.01)
     >>> reg = metareg(yi, vi, x, method="REML")
@@ -518,7 +518,7 @@ def permutation_test(
     Examples
     --------
     >>> import numpy as np
-    >>> from jdmstats.meta.metareg import metareg, permutation_test
+    >>> from jdmstats.meta.regression import metareg, permutation_test
     >>> x = np.array([1.0, 2, 3, 4, 5, 6])
     >>> yi = np.array([0.1, 0.25, 0.2, 0.45, 0.5, 0.7]); vi = np.full(6, 0.01)
     >>> res = permutation_test(metareg(yi, vi, x, method="DL"), n_iter=1000)

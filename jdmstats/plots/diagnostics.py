@@ -8,8 +8,8 @@ Examples
 --------
 >>> import matplotlib
 >>> matplotlib.use("Agg")
->>> from jdmstats.meta.proportion import proportion
->>> from jdmstats.plots.meta import funnel
+>>> from jdmstats.meta.proportions import proportion
+>>> from jdmstats.plots.diagnostics import funnel
 >>> ax = funnel(proportion([3, 10, 4, 7], [20, 40, 12, 25], model="glmm"))
 >>> len(ax.collections[0].get_offsets())
 4
@@ -27,7 +27,7 @@ def _ax(ax, height_ratio=0.8):
         return ax
     import matplotlib.pyplot as plt
 
-    from . import style
+    from jdmstats.plots import style
 
     with style.context():
         _, ax = plt.subplots(figsize=(style.SINGLE, height_ratio * style.SINGLE))
@@ -63,7 +63,7 @@ def funnel(result, ax=None, against: str = "n", contours: bool = True):
     """
     from scipy import stats
 
-    from . import style
+    from jdmstats.plots import style
 
     ax = _ax(ax)
     is_prop = hasattr(result, "study_prop")
@@ -91,14 +91,11 @@ def funnel(result, ax=None, against: str = "n", contours: bool = True):
         return ax
     if against != "se":
         raise ValueError(f"unknown against {against!r}; accepted: 'n', 'se'")
-    fit = result.fit if is_prop and hasattr(result.fit, "yi") else result
-    if is_prop and not hasattr(result.fit, "yi"):
-        from jdmstats.meta.effects import escalc
-
-        yi, vi = escalc("PLO", xi=result.events, ni=result.totals)
-        est = result.estimate_t
-    else:
-        yi, vi, est = np.asarray(fit.yi), np.asarray(fit.vi), fit.estimate
+    fit = result.fit if is_prop else result
+    if not hasattr(fit, "yi"):
+        raise ValueError("against='se' needs a model with study effects yi and variances vi "
+                         "(an inverse-variance fit); a GLMM has none: use against='n'")
+    yi, vi, est = np.asarray(fit.yi), np.asarray(fit.vi), fit.estimate
     se = np.sqrt(vi)
     ax.scatter(yi, se, s=12, color=style.PALETTE[0], gid="studies", zorder=3, linewidths=0)
     smax = se.max() * 1.1
@@ -141,10 +138,9 @@ def bubble(
     and band are ``reg.predict`` (CI of the mean, t-based for Hartung-Knapp fits).
     """
     import pandas as pd
+    from scipy.special import expit as transf_ilogit
 
-    from jdmstats.meta.effects import transf_ilogit
-
-    from . import style
+    from jdmstats.plots import style
 
     ax = _ax(ax)
     X = np.asarray(reg.X)
@@ -197,7 +193,7 @@ def leave_one_out_plot(labels, estimate, ci_low, ci_high, overall=None, ax=None,
     """
     from matplotlib.collections import LineCollection
 
-    from . import style
+    from jdmstats.plots import style
 
     ax = _ax(ax, 1.2)
     est = np.asarray(estimate, float)
@@ -223,14 +219,14 @@ def leave_one_out_plot(labels, estimate, ci_low, ci_high, overall=None, ax=None,
     return ax
 
 
-def baujat_plot(fit, ax=None, annotate: bool = True, n_labels: int = 4):
+def baujat_plot(coords, ax=None, annotate: bool = True, n_labels: int = 4):
     """Baujat plot: contribution to heterogeneity (x) against influence on the result (y).
 
     Parameters
     ----------
-    fit : RMAResult
-        From :func:`jdmstats.meta.random_effects` (for proportions: ``result.fit`` of an
-        inverse-variance model); coordinates from :func:`jdmstats.meta.influence.baujat`.
+    coords : DataFrame
+        Columns ``x`` and ``y``, one row per study indexed by its label, as computed by
+        :func:`jdmstats.meta.baujat` (this function never fits).
 
     annotate, n_labels : bool, int
         Label the ``n_labels`` studies with the largest coordinate on each axis.
@@ -239,12 +235,10 @@ def baujat_plot(fit, ax=None, annotate: bool = True, n_labels: int = 4):
     -------
     matplotlib Axes
     """
-    from jdmstats.meta.influence import baujat
-
-    from . import style
+    from jdmstats.plots import style
 
     ax = _ax(ax)
-    b = baujat(fit)
+    b = coords
     ax.scatter(b["x"], b["y"], s=12, color=style.PALETTE[0], gid="studies", zorder=3,
                linewidths=0)  # fmt: skip
     if annotate:

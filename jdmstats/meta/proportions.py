@@ -18,8 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._results import ResultMixin
-from .effects import (
+from jdmstats.meta.effects import (
     FT_WARNING,
     _check_level,
     _counts,
@@ -30,6 +29,7 @@ from .effects import (
     transf_ilogit,
     transf_ipft_hm,
 )
+from jdmstats.results import ResultMixin
 
 __all__ = ["ProportionResult", "proportion", "TRANSFORMS", "MODELS"]
 
@@ -277,7 +277,7 @@ def proportion(
 
     Examples
     --------
-    >>> from jdmstats.meta.proportion import proportion
+    >>> from jdmstats.meta.proportions import proportion
     >>> res = proportion([3, 10, 0, 7], [20, 40, 12, 25])
     >>> 0 < res.ci_low < res.estimate < res.ci_high < 1
     True
@@ -296,7 +296,7 @@ def proportion(
     notes: list[str] = []
 
     if model == "glmm":
-        from .glmm import binomial_glmm
+        from jdmstats.meta.glmm import binomial_glmm
 
         if test not in ("z", "t"):
             raise ValueError(
@@ -324,7 +324,7 @@ def proportion(
             np.zeros(k, dtype=bool), 0.0, "none", notes,
         )  # fmt: skip
 
-    from .model import random_effects
+    from jdmstats.meta.model import random_effects
 
     measure = _measure_for(transform)
     es = escalc(measure, xi=x, ni=n, add=cc, to=cc_to, labels=lab)

@@ -2,7 +2,7 @@
 
 Every function takes a fitted random-/equal-effects model (the result of
 :func:`jdmstats.meta.model.random_effects`; :func:`influence` also a meta-regression from
-:func:`jdmstats.meta.metareg.metareg`) and refits it on subsets of the studies with the
+:func:`jdmstats.meta.regression.metareg`) and refits it on subsets of the studies with the
 same estimator of tau^2, the same test (``"z"``, ``"knha"`` or ``"adhoc"``) and the same
 confidence level.  All subset fits are done at once by :func:`jdmstats.meta._solver.fit_batch`
 with a ``(B, k)`` mask (leave-one-out: ``~eye(k)``; cumulative: lower-triangular), so there is
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from jdmstats.meta._results import ResultMixin
+from jdmstats.results import ResultMixin
 
 __all__ = ["leave_one_out", "influence", "cumulative", "baujat", "InfluenceResult"]
 
@@ -229,7 +229,7 @@ def leave_one_out(fit) -> pd.DataFrame:
     Examples
     --------
     >>> from jdmstats.meta.model import random_effects
-    >>> from jdmstats.meta.influence import leave_one_out
+    >>> from jdmstats.meta.diagnostics import leave_one_out
     >>> yi = [-0.89, -1.59, -1.35, -1.44, -0.22, -0.79, -1.62, 0.01, -0.47, -1.37, -0.34, 0.45]
     >>> vi = [0.33, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07, 0.01, 0.53]
     >>> loo = leave_one_out(random_effects(yi, vi, method="REML"))
@@ -270,7 +270,7 @@ def cumulative(fit, order=None) -> pd.DataFrame:
     Examples
     --------
     >>> from jdmstats.meta.model import random_effects
-    >>> from jdmstats.meta.influence import cumulative
+    >>> from jdmstats.meta.diagnostics import cumulative
     >>> yi = [-0.89, -1.59, -1.35, -1.44, -0.22, -0.79]
     >>> vi = [0.33, 0.19, 0.42, 0.02, 0.05, 0.01]
     >>> year = [1948, 1949, 1960, 1977, 1973, 1953]
@@ -361,7 +361,7 @@ def influence(fit) -> InfluenceResult:
     ----------
     fit : RMAResult or MetaRegResult
         A model fitted by :func:`jdmstats.meta.random_effects` or
-        :func:`jdmstats.meta.metareg` (then see :func:`_influence_metareg` for the
+        :func:`jdmstats.meta.regression` (then see :func:`_influence_metareg` for the
         definitions with moderators: fitted values replace the pooled estimate, ``dfbs`` has
         one column per coefficient, Cook's distance and ``cov_r`` use all coefficients).
 
@@ -396,7 +396,7 @@ def influence(fit) -> InfluenceResult:
     Examples
     --------
     >>> from jdmstats.meta.model import random_effects
-    >>> from jdmstats.meta.influence import influence
+    >>> from jdmstats.meta.diagnostics import influence
     >>> yi = [-0.89, -1.59, -1.35, -1.44, -0.22, -0.79, -1.62, 0.01, -0.47, -1.37, -0.34, 0.45]
     >>> vi = [0.33, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07, 0.01, 0.53]
     >>> inf = influence(random_effects(yi, vi, method="REML"))
@@ -572,7 +572,7 @@ def baujat(fit) -> pd.DataFrame:
     Examples
     --------
     >>> from jdmstats.meta.model import random_effects
-    >>> from jdmstats.meta.influence import baujat
+    >>> from jdmstats.meta.diagnostics import baujat
     >>> yi = [-0.89, -1.59, -1.35, -1.44, -0.22, -0.79]
     >>> vi = [0.33, 0.19, 0.42, 0.02, 0.05, 0.01]
     >>> b = baujat(random_effects(yi, vi, method="EE"))

@@ -30,7 +30,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 import os
 import re
 import tempfile
@@ -38,7 +37,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import _report_text as text
+from jdmstats.report import text
+from jdmstats.tabular import fmt_cell as _fmt_cell
+from jdmstats.tabular import to_latex, to_markdown
 
 __all__ = ["build_html", "write_report", "export_tables", "to_markdown", "to_latex", "QUESTIONS"]
 
@@ -130,101 +131,6 @@ def _figure_key(rel: str) -> tuple[int, str]:
 # --------------------------------------------------------------------------------------------
 # HTML pieces
 # --------------------------------------------------------------------------------------------
-
-
-def _fmt_cell(v) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        if v == int(v) and abs(v) < 1e9:
-            return f"{int(v)}"
-        return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
-    return str(v)
-
-
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                  "^": r"\textasciicircum{}"}  # fmt: skip
-
-
-def _latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
-
-
-def _cells(df: pd.DataFrame, index: bool) -> tuple[list[str], list[list[str]], list[bool]]:
-    """Header, formatted rows and right-alignment flags (numeric columns) of a table."""
-    frame = df.reset_index(names=df.index.name or "") if index else df
-    header = [str(c) for c in frame.columns]
-    rows = [[_fmt_cell(v) for v in row] for row in frame.itertuples(index=False)]
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-               for c in frame.columns]  # fmt: skip
-    return header, rows, numeric
-
-
-def to_markdown(df: pd.DataFrame, index: bool = False) -> str:
-    """A results table as a Markdown (pipe) table, numbers as in the HTML report.
-
-    Numbers keep 4 significant digits, missing values are blank, numeric columns are
-    right-aligned; ``|`` inside text is escaped. No extra dependency (pandas' own
-    ``to_markdown`` needs *tabulate*).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from jdmstats.report import to_markdown
-    >>> print(to_markdown(pd.DataFrame({"model": ["GLMM"], "estimate": [0.2713], "k": [35]})))
-    | model | estimate | k |
-    |:--|--:|--:|
-    | GLMM | 0.2713 | 35 |
-    """
-    header, rows, numeric = _cells(df, index)
-
-    def line(cells):
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    rule = "|" + "|".join("--:" if n else ":--" for n in numeric) + "|"
-    return "\n".join([line(header), rule, *(line(r) for r in rows)])
-
-
-def to_latex(df: pd.DataFrame, caption: str | None = None, label: str | None = None,
-             index: bool = False) -> str:  # fmt: skip
-    """A results table as a LaTeX ``table`` with a booktabs ``tabular``.
-
-    Numbers as in the HTML report (4 significant digits, blanks for missing); text is escaped
-    for LaTeX. Needs ``\\usepackage{booktabs}`` in the document. No extra dependency (pandas'
-    own ``to_latex`` needs *jinja2*).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from jdmstats.report import to_latex
-    >>> print(to_latex(pd.DataFrame({"group": ["a_1"], "pct": [12.5]}), caption="5% of x"))
-    \\begin{table}[ht]
-    \\centering
-    \\caption{5\\% of x}
-    \\begin{tabular}{lr}
-    \\toprule
-    group & pct \\\\
-    \\midrule
-    a\\_1 & 12.5 \\\\
-    \\bottomrule
-    \\end{tabular}
-    \\end{table}
-    """
-    header, rows, numeric = _cells(df, index)
-    spec = "".join("r" if n else "l" for n in numeric)
-    lines = ["\\begin{table}[ht]", "\\centering"]
-    if caption:
-        lines.append(f"\\caption{{{_latex_escape(caption)}}}")
-    if label:
-        lines.append(f"\\label{{{label}}}")
-    lines += [f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
-              " & ".join(_latex_escape(h) for h in header) + " \\\\", "\\midrule"]  # fmt: skip
-    lines += [" & ".join(_latex_escape(c) for c in r) + " \\\\" for r in rows]
-    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
-    return "\n".join(lines)
 
 
 TABLE_FORMATS = {"md": to_markdown, "tex": to_latex}
@@ -405,7 +311,7 @@ def _provenance_html(tables: dict[str, pd.DataFrame], data: dict[str, pd.DataFra
 
 
 def _versions_html(manifest: dict) -> str:
-    from .pipeline import versions
+    from jdmstats.outputs.runner import versions
 
     now = versions()
     made = manifest.get("versions", {})
@@ -430,8 +336,9 @@ def build_html(results: str | os.PathLike, data: str | os.PathLike | None = None
     str
         A complete HTML document.
     """
-    from . import __version__, datasets
-    from .pipeline import read_manifest
+    from jdmstats import __version__
+    from jdmstats.evidence import datasets
+    from jdmstats.outputs.runner import read_manifest
 
     results = Path(results)
     manifest = read_manifest(results)
@@ -512,7 +419,7 @@ def write_report(data: str | os.PathLike | None = None, out: str | os.PathLike =
         Output root of an earlier ``jdmstats run`` to report on. By default the analyses are
         run into a temporary folder first.
     quiet : bool
-        Passed to :func:`jdmstats.pipeline.run`.
+        Passed to :func:`jdmstats.outputs.runner.run`.
     tables : sequence of {"md", "tex"}
         Also write every results table in these formats (:func:`export_tables`) to the
         folder ``<out without suffix>_tables/`` next to the HTML file.
@@ -522,7 +429,7 @@ def write_report(data: str | os.PathLike | None = None, out: str | os.PathLike =
     Path
         ``out``.
     """
-    from . import pipeline
+    from jdmstats.outputs import runner as pipeline
 
     unknown = sorted(set(tables) - set(TABLE_FORMATS))
     if unknown:  # before any analysis runs

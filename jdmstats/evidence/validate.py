@@ -1,0 +1,89 @@
+"""``jdmstats validate``: check extraction files, harmonised tables, or folders of them.
+
+The rules live in :mod:`jdmstats.evidence.checks` (harmonised tables) and
+:mod:`jdmstats.evidence.harmonise` (extraction files, checked by harmonising them in memory).
+
+Examples
+--------
+>>> from jdmstats import datasets, validate
+>>> validate.validate_path(datasets.data_dir())   # the bundled harmonised tables are clean
+[]
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jdmstats.errors import Problem
+from jdmstats.evidence import harmonise, schema
+from jdmstats.evidence.checks import (  # noqa: F401 - re-exported: the validation API
+    BAD,
+    ORIGIN,
+    check_references,
+    check_rows,
+    check_table,
+    check_tables,
+    check_value,
+    coerce,
+    problem,
+    read_csv_table,
+    read_harmonised,
+)
+
+
+def validate_path(path: str | os.PathLike) -> list[Problem]:
+    """Validate a file or a folder: extraction YAML files and/or harmonised CSV tables.
+
+    A folder is searched recursively. Extraction files are harmonised in memory and checked
+    with the same rules as the harmonised tables (problems point back at the YAML line).
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``*.yaml`` extraction file, harmonised ``*.csv`` table, or a folder of them.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the data are clean.
+    """
+    path = Path(path)
+    if not path.exists():
+        return [Problem(str(path), "", "", "", "no such file or folder")]
+    if path.is_file():
+        if path.suffix in (".yaml", ".yml"):
+            return harmonise.build_tables([path])[1]
+        if path.suffix == ".csv":
+            name = path.stem
+            if name not in schema.TABLES:
+                return [
+                    Problem(
+                        str(path),
+                        "",
+                        "",
+                        "",
+                        f"not a jdmstats table name{schema.did_you_mean(name, schema.TABLES)}; "
+                        f"accepted: {', '.join(t.filename for t in schema.TABLES.values())}",
+                    )
+                ]
+            records, problems = read_csv_table(path, schema.TABLES[name])
+            return problems + check_tables({name: records})
+        return [
+            Problem(
+                str(path), "", "", "", "expected a .yaml extraction file, a .csv table or a folder"
+            )
+        ]
+    problems: list[Problem] = []
+    yamls = sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+    if yamls:
+        problems += harmonise.build_tables(yamls)[1]
+    csv_dirs = sorted({p.parent for p in path.rglob("*.csv") if p.stem in schema.TABLES})
+    for folder in csv_dirs:
+        tables, probs = read_harmonised(folder)
+        problems += probs + check_tables(tables)
+    if not yamls and not csv_dirs:
+        problems.append(
+            Problem(str(path), "", "", "", "no extraction (.yaml) or harmonised (.csv) files found")
+        )
+    return problems

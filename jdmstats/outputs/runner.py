@@ -1,0 +1,389 @@
+"""The main job: every analysis on one harmonised data set, written to ``tables/`` and ``figures/``.
+
+``jdmstats run`` calls :func:`run`. Each step (:data:`jdmstats.outputs.steps.STEPS`; ``--only
+NAME`` runs some of them) receives the validated harmonised tables
+(:func:`jdmstats.evidence.datasets.load_all`) and the output root, writes its tables to
+``out/tables`` and its figures to ``out/figures``, and returns the paths it wrote.
+
+What is printed
+---------------
+On a terminal, a line per step with a progress bar while it runs. Elsewhere (CI, a log file),
+one line per step when it ends (tables and figures written, seconds). Either way, every warning a
+step raised is printed under its line, and ``--quiet`` (``quiet=True``) prints nothing.
+
+Parallel steps
+--------------
+``jdmstats run`` runs independent steps in forked worker processes, one per core
+(:func:`default_jobs`; ``--jobs 1`` or ``run(jobs=1)``, the library default, runs them one after
+the other). A step must therefore only write its own files and take its random numbers from its
+own seeded generator; the manifest and ``warnings.csv`` are assembled in step order, so the
+files are the same for any number of workers.
+
+Reproducibility
+---------------
+Tables are written by :func:`jdmstats.outputs.tables.write_table` with a fixed float format, LF
+line ends and the row order the step chose; figures by :func:`jdmstats.plots.style.save` (PDF
+without dates, fonts embedded). ``figures/MANIFEST.json`` records, for every file written, the
+step that wrote it, the SHA-256 of the harmonised data it was made from
+(:func:`jdmstats.outputs.manifest.data_fingerprint`), the jdmstats version and the SHA-256 of the
+file itself, plus the versions of the dependencies. Two runs on the same data with the same
+dependency versions give byte-identical files and manifest.
+
+Examples
+--------
+>>> from jdmstats.outputs import runner
+>>> list(runner.STEPS)
+['descriptive', 'prevalence', 'delay', 'response', 'prisma']
+>>> written = runner.run(out="/tmp/jdmstats-out", only=["descriptive"], quiet=True)
+>>> [p.name for p in written][-2:]
+['warnings.csv', 'MANIFEST.json']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
+
+from jdmstats.errors import JdmstatsError
+from jdmstats.outputs.manifest import (
+    NOTES,
+    data_files,
+    data_fingerprint,
+    read_manifest,
+    relative,
+    sha256_file,
+    versions,
+    write_manifest,
+    write_notes,
+)
+from jdmstats.outputs.progress import Board, Progress
+from jdmstats.outputs.steps import COST, STEPS
+from jdmstats.outputs.tables import FLOAT_FORMAT, write_table
+
+__all__ = ["run", "STEPS", "StepError", "resolve_data", "default_jobs", "script_main",
+           "write_table", "FLOAT_FORMAT", "versions", "read_manifest", "Progress", "sha256_file",
+           "data_files", "data_fingerprint"]  # fmt: skip
+
+
+class StepError(JdmstatsError):
+    """One or more steps could not run (the step failed; the other steps still ran)."""
+
+
+def resolve_data(data: str | os.PathLike | None, workdir: Path) -> Path:
+    """Return a harmonised folder for ``data``: the bundled data, a harmonised folder, or an
+    extraction folder (harmonised into ``workdir`` first)."""
+    from jdmstats.evidence import datasets, harmonise
+
+    if data is None:
+        return datasets.data_dir()
+    folder = Path(data)
+    if (folder / "studies.csv").exists():
+        return folder
+    if (folder / "harmonised" / "studies.csv").exists():
+        return folder / "harmonised"
+    extraction = folder / "extraction" if (folder / "extraction").is_dir() else folder
+    if any(extraction.glob("*.yaml")):
+        target = workdir / "harmonised"
+        harmonise.harmonise(extraction, target)
+        return target
+    from jdmstats.errors import DataValidationError, Problem
+
+    raise DataValidationError(
+        [
+            Problem(
+                str(folder),
+                "",
+                "",
+                "",
+                "neither a harmonised folder (studies.csv, ...) nor an extraction folder (*.yaml)",
+            )
+        ]
+    )
+
+
+@contextlib.contextmanager
+def _own_figures():
+    """Close the figures a step opened (and leave the caller's figures alone)."""
+    before = set()
+    if "matplotlib.pyplot" in sys.modules:
+        before = set(sys.modules["matplotlib.pyplot"].get_fignums())
+    try:
+        yield
+    finally:
+        if "matplotlib.pyplot" in sys.modules:
+            plt = sys.modules["matplotlib.pyplot"]
+            for num in set(plt.get_fignums()) - before:
+                plt.close(num)
+
+
+def _execute(name: str, tables: dict[str, pd.DataFrame], out: Path,
+             bar: Callable[..., None]) -> tuple:  # fmt: skip
+    """Run one step with the jdmstats style, its figures closed and its warnings recorded.
+
+    Returns ``(name, files, notes, error, seconds)``; ``error`` is the message of a failure
+    (the other steps still run), ``notes`` the ``(step, category, message)`` of each distinct
+    :class:`UserWarning` the step raised.
+    """
+    from jdmstats.errors import DataValidationError
+    from jdmstats.plots import style
+
+    step = STEPS[name]
+    start = time.perf_counter()
+    files: list[Path] = []
+    error = None
+    try:
+        with style.context(), _own_figures(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            files = list(step(tables, out, progress=bar))
+    except DataValidationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported per step, the others still run
+        if os.environ.get("JDMSTATS_TRACEBACK"):
+            raise
+        error = str(exc) if isinstance(exc, StepError) else (
+            f"step {name!r} failed: {type(exc).__name__}: {exc}")  # fmt: skip
+        caught = []
+    notes: list[tuple[str, str, str]] = []
+    for w in caught:
+        if not issubclass(w.category, UserWarning):
+            continue  # library noise (deprecations, numpy floating-point notices)
+        row = (name, w.category.__name__, " ".join(str(w.message).split()))
+        if row not in notes:
+            notes.append(row)
+    return (name, [Path(f) for f in files], notes, error, time.perf_counter() - start)
+
+
+def _summary(outcome: tuple) -> str:
+    _, files, _, error, seconds = outcome
+    if error is not None:
+        return f"FAILED  {error}"
+    n_fig = sum(1 for f in files if Path(f).suffix == ".pdf")
+    n_tab = sum(1 for f in files if Path(f).suffix == ".csv")
+    return f"{n_tab:2d} table(s) {n_fig:2d} figure(s)  {seconds:6.2f} s"
+
+
+def default_jobs() -> int:
+    """Worker processes ``jdmstats run`` uses by default: one per core, at most one per step.
+
+    Steps run in parallel only where processes can be forked (Linux) from a process with no
+    other threads; elsewhere (and inside Jupyter, whose kernel runs threads) they run one
+    after the other. ``JDMSTATS_JOBS`` overrides the default.
+    """
+    env = os.environ.get("JDMSTATS_JOBS")
+    if env:
+        return max(1, int(env))
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, len(STEPS)))
+
+
+# Shared with forked workers (set before the pool starts; never pickled).
+_WORK: dict = {}
+
+
+def _worker(name: str) -> tuple:
+    queue = _WORK["queue"]
+
+    def bar(done: int, total: int, label: str = "") -> None:
+        if queue is not None:
+            queue.put((name, done, total, label))
+
+    return _execute(name, _WORK["tables"], _WORK["out"], bar)
+
+
+def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO | None,
+                  lines: bool = False) -> dict[str, tuple]:  # fmt: skip
+    """Run ``names`` in ``jobs`` forked worker processes; outcomes by step name.
+
+    The workers are forked when the first step is submitted, before this process starts any
+    thread (the progress listener starts after), so no lock is copied in a held state.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = multiprocessing.get_context("fork")
+    board = Board(stream, lines=lines)
+    queue = ctx.SimpleQueue() if stream is not None else None
+    _WORK.update(tables=tables, out=out, queue=queue)
+    listener = None
+
+    def listen() -> None:
+        while True:
+            item = queue.get()
+            if item is None:
+                return
+            board.progress(*item)
+
+    tasks = sorted(names, key=lambda n: -COST.get(n, 1))  # stable: longest steps start first
+    outcomes: dict[str, tuple] = {}
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = {pool.submit(_worker, n): n for n in tasks}  # forks the workers
+            board.started(names)
+            if queue is not None:
+                listener = threading.Thread(target=listen, daemon=True)
+                listener.start()
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes[futures[future]] = outcome
+                board.finished(outcome[0], _summary(outcome), outcome[2])
+    finally:
+        _WORK.clear()
+        if listener is not None:
+            queue.put(None)
+            listener.join(timeout=5)
+    return outcomes
+
+
+def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
+        quiet: bool = False, stream: TextIO | None = None, jobs: int = 1) -> list[Path]:
+    """Run the analyses and write their tables and figures under ``out``.
+
+    Parameters
+    ----------
+    data : path-like, optional
+        Harmonised folder, extraction folder, or ``None`` for the bundled data.
+    out : path-like
+        Output root; tables go to ``out/tables`` and figures to ``out/figures``.
+    only : list of str, optional
+        Names of :data:`STEPS` to run (default: all).
+    quiet : bool
+        Print nothing. Otherwise a terminal ``stream`` shows a progress line per step, and any
+        other stream (a log, CI) one line per finished step; both print every warning.
+    stream : file, optional
+        Where progress and warnings go (default ``sys.stderr``).
+    jobs : int
+        Worker processes: 1 (default) runs the steps one after the other in this process;
+        more runs independent steps in parallel in forked processes (Linux only; see
+        :func:`default_jobs`, which ``jdmstats run`` uses). The files written are the same
+        either way: every step seeds its own random numbers and writes its own files, and
+        the manifest and warnings are assembled in step order.
+
+    Returns
+    -------
+    list of Path
+        Files written, ``figures/MANIFEST.json`` last.
+
+    Raises
+    ------
+    DataValidationError
+        When the data break a rule (nothing is run).
+    StepError
+        When a step could not run; the other steps have run and the manifest lists their files.
+    """
+    from jdmstats import __version__
+    from jdmstats.evidence import datasets
+
+    unknown = sorted(set(only or ()) - set(STEPS))
+    if unknown:
+        raise ValueError(f"unknown step(s) {', '.join(unknown)}; accepted: {', '.join(STEPS)}")
+    stream = sys.stderr if stream is None else stream
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    show = not quiet
+    out = Path(out)
+    names = [n for n in STEPS if not only or n in only]
+    jobs = max(1, min(int(jobs), len(names)))
+    if jobs > 1:
+        import multiprocessing
+
+        if "fork" not in multiprocessing.get_all_start_methods():
+            jobs = 1
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = resolve_data(data, Path(tmp))
+        tables = datasets.load_all(folder)
+        fingerprint = data_fingerprint(folder)
+        data_info = {fingerprint: data_files(folder)}
+        if jobs > 1:
+            outcomes = _run_parallel(names, tables, out, jobs, stream if show else None,
+                                     lines=not tty)  # fmt: skip
+        else:
+            outcomes = {}
+            for name in names:
+                bar = Progress(name, stream if show else None, live=tty)
+                bar.start()
+                outcome = _execute(name, tables, out, bar)
+                outcomes[name] = outcome
+                bar.finish(_summary(outcome))
+                if show:
+                    for _, category, message in outcome[2]:
+                        stream.write(f"      {category}: {message}\n")
+    written: list[Path] = []
+    entries: dict[str, dict] = {}
+    notes: list[tuple[str, str, str]] = []
+    failures: list[str] = []
+    for name in names:  # step order, whatever order the steps finished in
+        _, files, step_notes, error, _ = outcomes[name]
+        if error is not None:
+            failures.append(error)
+            continue
+        notes += [r for r in step_notes if r not in notes]
+        for f in files:
+            entries[relative(f, out)] = {"step": name, "data_sha256": fingerprint,
+                                     "jdmstats_version": __version__,
+                                     "sha256": sha256_file(f)}  # fmt: skip
+        written += files
+    notes_path = write_notes(out, notes, set(names) if only else None, list(STEPS))
+    entries[relative(notes_path, out)] = {"step": "pipeline", "data_sha256": fingerprint,
+                                      "jdmstats_version": __version__,
+                                      "sha256": sha256_file(notes_path)}  # fmt: skip
+    written.append(notes_path)
+    replace = ({*only, "pipeline"}) if only else None
+    if replace is None and not failures:  # a full run: remove outputs it no longer makes
+        for rel in read_manifest(out).get("files", {}):
+            old = out / rel
+            if rel not in entries and old.is_file() and old.parent.name in ("figures", "tables"):
+                old.unlink()
+    written.append(write_manifest(out, entries, data_info, replace))
+    if failures:
+        raise StepError("; ".join(failures))
+    return written
+
+
+def script_main(step: str, doc: str, argv: list[str] | None = None, summary=None) -> int:
+    """Entry point shared by the per-question scripts in ``analyses/``.
+
+    Parses ``--data``, ``--out`` (default: the repository root, else the current folder) and
+    ``--quiet``, runs the one pipeline ``step`` through :func:`run` (so the manifest and
+    ``warnings.csv`` stay consistent with ``jdmstats run``), prints the step's warnings as
+    notes and then ``summary(out)``, the step's headline numbers.
+    """
+    import argparse
+
+    from jdmstats.paths import REPO, in_checkout
+
+    default_out = REPO if in_checkout() else Path.cwd()
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--data", default=None,
+                    help="harmonised or extraction folder (default: the bundled data)")  # fmt: skip
+    ap.add_argument("--out", default=str(default_out), help="output root (tables/ and figures/)")
+    ap.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    args = ap.parse_args(argv)
+    from jdmstats.errors import DataValidationError
+
+    try:
+        files = run(data=args.data, out=args.out, only=[step], quiet=args.quiet)
+    except DataValidationError as exc:
+        for p in exc.problems:
+            print(p, file=sys.stderr)
+        return 1
+    if not args.quiet:
+        notes = Path(args.out) / "tables" / NOTES
+        if notes.exists():
+            for _, row in pd.read_csv(notes).iterrows():
+                if row["step"] == step:
+                    print(f"note: {row['message']}", file=sys.stderr)
+        if summary is not None:
+            summary(Path(args.out))
+        print(f"wrote {len(files)} files under {args.out}")
+    return 0

@@ -1,0 +1,284 @@
+"""Which tables and figures each question writes: one step per question for ``jdmstats run``.
+
+Every step has the form ``step(tables, out, progress=None) -> list[Path]``: it computes the
+question's results (layer 3, :mod:`jdmstats.questions`), draws the figures from those results
+(layer 4, :mod:`jdmstats.plots`, which never fit) and writes both under ``out/tables`` and
+``out/figures``. Impossible analyses leave a row whose ``note`` says why, never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from jdmstats.outputs.tables import write_table
+
+__all__ = ["STEPS", "COST", "step_descriptive", "step_prevalence", "step_delay", "step_response",
+           "step_prisma"]  # fmt: skip
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> list[Path]:
+    from jdmstats.plots import style
+
+    written = style.save(fig, path)
+    _pyplot().close(fig)
+    return written
+
+
+def _short(cohort_id: str) -> str:
+    from jdmstats.questions.prevalence import _label
+
+    return _label(cohort_id, None)
+
+
+# --------------------------------------------------------------------------------- descriptive
+def step_descriptive(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> list[Path]:
+    """Descriptive tables of the sources, case patients and therapy episodes."""
+    from jdmstats.questions import descriptive
+
+    return [write_table(df, Path(out) / "tables" / f"{name}.csv")
+            for name, df in descriptive.describe(tables).items()]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------- prevalence
+_BUBBLE_X = {"year": "Publication year", "followup_months": "Follow-up (months)",
+             "delay_mean_months": "Mean diagnostic delay (months)"}  # fmt: skip
+
+
+def step_prevalence(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> list[Path]:
+    """Question 1: ``prevalence.csv`` (one row per model), ``prevalence_cohorts.csv`` (the
+    analysis set with exact CIs), ``prevalence_subgroups.csv``, ``prevalence_small_study.csv``,
+    ``prevalence_metareg.csv``, ``prevalence_leave1out.csv``, ``prevalence_exclusions.csv``;
+    forest plots (overall, by region), funnel against sample size, bubble, leave-one-out and
+    Baujat plots.
+
+    Examples
+    --------
+    One cohort (fast: no figure is drawn for fewer than two); all seven tables are written:
+
+    >>> import tempfile, warnings
+    >>> from jdmstats import datasets
+    >>> from jdmstats.outputs import steps
+    >>> one = {"cohorts": datasets.load_cohorts().head(1)}
+    >>> with warnings.catch_warnings():  # too few cohorts for most analyses: warnings say so
+    ...     warnings.simplefilter("ignore")
+    ...     paths = steps.step_prevalence(one, Path(tempfile.mkdtemp()))
+    >>> sum(p.suffix == ".csv" for p in paths), all(p.exists() for p in paths)
+    (7, True)
+    """
+    from jdmstats.questions import prevalence
+
+    out = Path(out)
+    tdir = out / "tables"
+    res = prevalence.analyse(tables["cohorts"])
+    written = [write_table(df, tdir / f"{name}.csv") for name, df in (
+        ("prevalence", res.models.table), ("prevalence_cohorts", res.cohorts),
+        ("prevalence_subgroups", res.subgroups), ("prevalence_small_study", res.small_study),
+        ("prevalence_metareg", res.metareg), ("prevalence_leave1out", res.leave1out),
+        ("prevalence_exclusions", res.exclusions))]  # fmt: skip
+    return written + _prevalence_figures(res, out / "figures")
+
+
+def _prevalence_figures(res, fdir: Path) -> list[Path]:
+    from jdmstats.plots import style
+    from jdmstats.plots.diagnostics import baujat_plot, bubble, funnel, leave_one_out_plot
+    from jdmstats.plots.forests import forest, forest_height
+
+    written: list[Path] = []
+    data = res.data
+    glmm, iv = res.models.fits.get("glmm_primary"), res.models.fits.get("iv_logit_reml_knha")
+    if glmm is None or len(data) < 2:
+        return written
+    k = len(data)
+    with style.context():
+        fig, ax = style.figure("double", forest_height(k, n_pooled=2))
+        forest(glmm, ax=ax, extra_pooled=[iv] if iv is not None else None, sort_by="year",
+               years=data["year"].to_numpy(dtype=float))  # fmt: skip
+        written += _save(fig, fdir / "prevalence_forest")
+
+        fig, ax = style.figure("double", forest_height(k, n_groups=data["region"].nunique()))
+        forest(glmm, ax=ax, groups=data["region"].to_numpy(), subgroup_fits=res.region_fits,
+               sort_by="estimate")  # fmt: skip
+        written += _save(fig, fdir / "prevalence_forest_region")
+
+        fig, ax = style.figure("single")
+        funnel(glmm, ax=ax, against="n")
+        written += _save(fig, fdir / "prevalence_funnel")
+
+        for mod, (reg, used) in res.metareg_fits.items():
+            fig, ax = style.figure("single")
+            bubble(reg, ax=ax, labels=list(used["label"]), xlabel=_BUBBLE_X[mod],
+                   ylabel="Prevalence of calcinosis", scale="proportion")  # fmt: skip
+            written += _save(fig, fdir / f"prevalence_bubble_{mod}")
+
+        loo = res.leave1out
+        if "glmm_estimate" in loo.columns:
+            fig, ax = style.figure("single", forest_height(k, n_pooled=1, row=0.11))
+            leave_one_out_plot(loo["omitted"], loo["glmm_estimate"], loo["glmm_ci_low"],
+                               loo["glmm_ci_high"], overall=glmm.estimate, ax=ax,
+                               percent=True)  # fmt: skip
+            written += _save(fig, fdir / "prevalence_leave1out")
+        if res.baujat is not None:
+            fig, ax = style.figure("single")
+            baujat_plot(res.baujat, ax=ax)
+            written += _save(fig, fdir / "prevalence_baujat")
+    return written
+
+
+# --------------------------------------------------------------------------------- delay
+def step_delay(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> list[Path]:
+    """Question 2: ``delay_cohorts.csv`` (every delay with its conversion), ``delay_metareg.csv``
+    (main and strict analyses), ``delay_groups.csv`` (per-source and pooled mean differences and
+    odds ratios, or why none could be pooled), ``delay_ipd.csv`` (the Firth model, or a row
+    stating why no model was fitted), ``delay_exclusions.csv``; bubble and forest plots.
+
+    Examples
+    --------
+    >>> import tempfile, warnings
+    >>> from jdmstats import datasets
+    >>> from jdmstats.outputs import steps
+    >>> one = {"cohorts": datasets.load_cohorts().head(1), "patients": datasets.load_patients()}
+    >>> with warnings.catch_warnings():  # each analysis that cannot be done warns
+    ...     warnings.simplefilter("ignore")
+    ...     paths = steps.step_delay(one, Path(tempfile.mkdtemp()))
+    >>> [p.stem for p in paths if p.suffix == ".csv"]
+    ['delay_cohorts', 'delay_metareg', 'delay_groups', 'delay_ipd', 'delay_exclusions']
+    """
+    from jdmstats.questions import delay
+
+    out = Path(out)
+    tdir = out / "tables"
+    res = delay.analyse(tables["cohorts"], tables["patients"])
+    written = [write_table(df, tdir / f"{name}.csv") for name, df in (
+        ("delay_cohorts", res.cohorts), ("delay_metareg", res.metareg),
+        ("delay_groups", res.groups), ("delay_ipd", res.ipd),
+        ("delay_exclusions", res.exclusions))]  # fmt: skip
+    return written + _delay_figures(res, out / "figures")
+
+
+def _delay_figures(res, fdir: Path) -> list[Path]:
+    from jdmstats.plots import style
+    from jdmstats.plots.diagnostics import bubble
+    from jdmstats.plots.forests import forest_effects, forest_height
+
+    written: list[Path] = []
+    md, orr = res.mean_difference, res.odds_ratio
+    with style.context():
+        main = res.metareg_fits.get("all_delays")
+        if main is not None:
+            fig, ax = style.figure("single")
+            bubble(main.fit, ax=ax, labels=[_short(c) for c in main.data["cohort_id"]],
+                   xlabel="Mean diagnostic delay (months)",
+                   ylabel="Prevalence of calcinosis", scale="proportion")  # fmt: skip
+            written += _save(fig, fdir / "delay_bubble")
+        reported = None
+        if orr.k:
+            reported = (orr.studies["or_ci_low"].to_numpy(float),
+                        orr.studies["or_ci_high"].to_numpy(float))  # fmt: skip
+        for pooled, name, kw in (
+            (md, "delay_forest_md", {"xlabel": "Mean difference in delay (months)", "null": 0.0}),
+            (orr, "delay_forest_or", {"xlabel": "Odds ratio of calcinosis", "log": True,
+                                      "null": 1.0, "ci": reported}),
+        ):  # fmt: skip
+            if pooled.k == 0:
+                continue
+            fig, ax = style.figure("double", forest_height(pooled.k, n_pooled=1))
+            forest_effects(pooled.studies["yi"], pooled.studies["vi"],
+                           labels=[_short(c) for c in pooled.studies["cohort_id"]],
+                           fit=pooled.fit, ax=ax, **kw)  # fmt: skip
+            written += _save(fig, fdir / name)
+    return written
+
+
+# --------------------------------------------------------------------------------- response
+def step_response(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> list[Path]:
+    """Question 3: ``response_by_class.csv``, ``response_exclusions.csv`` and, when any course
+    has a usable time, ``time_to_regression.csv``, ``time_to_regression_models.csv``,
+    ``time_to_regression_tests.csv``; the response forest plot, the time-to-regression curves
+    (when timed) and the swimmer plot.
+
+    Examples
+    --------
+    One course without a time to regression (the time tables are then not written):
+
+    >>> import tempfile, warnings
+    >>> from jdmstats import datasets
+    >>> from jdmstats.outputs import steps
+    >>> one = {"episodes": datasets.load_episodes().head(1)}
+    >>> with warnings.catch_warnings():  # no usable time: a warning says so
+    ...     warnings.simplefilter("ignore")
+    ...     paths = steps.step_response(one, Path(tempfile.mkdtemp()))
+    >>> [p.stem for p in paths if p.suffix == ".csv"]
+    ['response_by_class', 'response_exclusions']
+    """
+    from jdmstats.questions import response
+
+    out = Path(out)
+    tdir = out / "tables"
+    res = response.analyse(tables["episodes"], progress=progress)
+    written = [write_table(res.summary(), tdir / "response_by_class.csv"),
+               write_table(res.exclusions, tdir / "response_exclusions.csv")]  # fmt: skip
+    if res.time is not None:
+        written += [write_table(res.time.table, tdir / "time_to_regression.csv"),
+                    write_table(res.time.models, tdir / "time_to_regression_models.csv"),
+                    write_table(res.time.tests, tdir / "time_to_regression_tests.csv")]  # fmt: skip
+    return written + _response_figures(res, out / "figures")
+
+
+def _response_figures(res, fdir: Path) -> list[Path]:
+    from jdmstats.plots import style
+    from jdmstats.plots.survival import survival_curves, swimmer
+    from jdmstats.plots.therapy import response_forest
+
+    written: list[Path] = []
+    with style.context():
+        fig, ax = style.figure("double", height=0.9 + 0.22 * len(res.proportions.table))
+        response_forest(res.proportions, ax=ax)
+        written += _save(fig, fdir / "response_forest")
+        if res.time is not None:
+            fig, ax = style.figure("double", height=2.6 + 0.14 * len(res.time.curves))
+            survival_curves(res.time, ax=ax)
+            written += _save(fig, fdir / "time_to_regression")
+        n_pat = res.episodes["patient_id"].nunique()
+        fig, ax = style.figure("double", height=1.0 + 0.18 * n_pat)
+        swimmer(res.episodes, ax=ax)
+        written += _save(fig, fdir / "swimmer")
+    return written
+
+
+# --------------------------------------------------------------------------------- PRISMA
+def step_prisma(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> list[Path]:
+    """PRISMA 2020 flow diagram and its counts, computed from the search log and the tables."""
+    from jdmstats.plots import prisma as draw
+    from jdmstats.questions import prisma
+
+    out = Path(out)
+    counts = prisma.prisma_counts(tables)
+    written = [write_table(prisma.counts_table(counts), out / "tables" / "prisma.csv")]
+    written += draw.save_prisma(counts, out / "figures" / "prisma")
+    return written
+
+
+STEPS: dict[str, Callable[..., list[Path]]] = {
+    "descriptive": step_descriptive,
+    "prevalence": step_prevalence,
+    "delay": step_delay,
+    "response": step_response,
+    "prisma": step_prisma,
+}
+"""Analysis steps in the order ``jdmstats run`` runs them (and writes their warnings)."""
+
+COST = {"prevalence": 3, "response": 2}
+"""Relative cost of the steps on the bundled data, so that parallel runs start the longest
+first (a hint only: any order gives the same files)."""
