@@ -22,6 +22,7 @@ from jdmstats.survival.models import (
     logrank,
     quantile_step,
 )
+from jdmstats.survival.bootstrap import TurnbullBootstrap, turnbull_bootstrap
 from jdmstats.survival.turnbull import (
     TurnbullFit,
     innermost_intervals,
@@ -33,5 +34,5 @@ from jdmstats.survival.turnbull import (
 __all__ = [
     "AFTFit", "CoxFit", "KMFit", "TurnbullFit", "aft_interval", "cox_cluster",
     "innermost_intervals", "kaplan_meier", "logrank", "median_interval", "quantile_step",
-    "survival_at", "turnbull",
+    "survival_at", "turnbull", "TurnbullBootstrap", "turnbull_bootstrap",
 ]  # fmt: skip
