@@ -12,6 +12,7 @@ against R's survival package (``tests/reference/survival_reference.R``).
 
 from __future__ import annotations
 
+from jdmstats.survival.bootstrap import TurnbullBootstrap, turnbull_bootstrap
 from jdmstats.survival.models import (
     AFTFit,
     CoxFit,
@@ -22,7 +23,6 @@ from jdmstats.survival.models import (
     logrank,
     quantile_step,
 )
-from jdmstats.survival.bootstrap import TurnbullBootstrap, turnbull_bootstrap
 from jdmstats.survival.turnbull import (
     TurnbullFit,
     innermost_intervals,
