@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from jdmstats.errors import InsufficientDataError
+from jdmstats.meta._results import ResultMixin
 
 __all__ = ["kaplan_meier", "quantile_step", "aft_interval", "cox_cluster", "logrank",
            "KMFit", "AFTFit", "CoxFit"]  # fmt: skip
@@ -38,7 +39,7 @@ _TOL = float(np.sqrt(np.finfo(float).eps))
 
 # ------------------------------------------------------------------------------ Kaplan-Meier
 @dataclass(frozen=True)
-class KMFit:
+class KMFit(ResultMixin):
     """Kaplan-Meier estimate: ``table`` (time, n_risk, n_event, n_censor, surv, std_err, lower,
     upper; one row per distinct time) and the median with its confidence interval."""
 
@@ -48,6 +49,17 @@ class KMFit:
     median_high: float
     conf_type: str
     level: float
+    _title = "Kaplan-Meier estimate"
+
+    def summary(self) -> pd.DataFrame:
+        """The life table (one row per distinct time)."""
+        return self.table
+
+    def __repr__(self) -> str:
+        pct = round(100 * self.level)
+        return (f"<KMFit: {int(self.table['n_event'].sum())} events at {len(self.table)} times; "
+                f"median {self.median:.4g} ({pct}% CI {self.median_low:.4g} to "
+                f"{self.median_high:.4g}, {self.conf_type})>")  # fmt: skip
 
 
 def quantile_step(times, surv, p: float = 0.5, tol: float = _TOL) -> float:
@@ -160,7 +172,7 @@ def kaplan_meier(time, event, level: float = 0.95, conf_type: str = "log-log") -
 
 # ------------------------------------------------------------------------------ AFT models
 @dataclass(frozen=True)
-class AFTFit:
+class AFTFit(ResultMixin):
     """Interval-censored AFT fit: ``log T = X beta + scale * W``.
 
     ``coef`` (log time ratios; intercept first), ``log_scale``, ``vcov`` (of coef and
@@ -177,9 +189,25 @@ class AFTFit:
     n: int
     converged: bool
 
+    _title = "Accelerated-failure-time model"
+
     @property
     def se(self) -> np.ndarray:
         return np.sqrt(np.diag(self.vcov))
+
+    def summary(self) -> pd.DataFrame:
+        """coef, exp(coef) (time ratio), se, z, p; the last row is ``Log(scale)``."""
+        from scipy import stats
+
+        est = np.r_[self.coef, self.log_scale]
+        z = est / self.se
+        return pd.DataFrame({"coef": est, "exp_coef": np.exp(est), "se": self.se, "z": z,
+                             "pvalue": 2 * stats.norm.sf(np.abs(z))},
+                            index=pd.Index([*self.names, "Log(scale)"]))  # fmt: skip
+
+    def __repr__(self) -> str:
+        body = self.summary().to_string(float_format=lambda x: f"{x:.4f}")
+        return f"{self.dist} AFT model: n = {self.n}, loglik = {self.loglik:.4f}\n{body}"
 
 
 def _dist(dist):
@@ -388,7 +416,7 @@ def aft_interval(lower, upper, X=None, names=None, dist: str = "weibull",
 
 # ------------------------------------------------------------------------------ Cox
 @dataclass(frozen=True)
-class CoxFit:
+class CoxFit(ResultMixin):
     """Cox model: ``coef`` (log hazard ratios), ``robust_se`` (sandwich by ``cluster``),
     ``naive_se`` (model-based), ``loglik``, ``names``, ``n``, ``n_events``, ``n_clusters``."""
 
@@ -400,6 +428,22 @@ class CoxFit:
     n: int
     n_events: int
     n_clusters: int
+    _title = "Cox model with cluster-robust errors"
+
+    def summary(self) -> pd.DataFrame:
+        """coef, exp(coef) (hazard ratio), robust and naive se, robust z and p."""
+        from scipy import stats
+
+        z = self.coef / self.robust_se
+        return pd.DataFrame({"coef": self.coef, "exp_coef": np.exp(self.coef),
+                             "robust_se": self.robust_se, "naive_se": self.naive_se, "z": z,
+                             "pvalue": 2 * stats.norm.sf(np.abs(z))},
+                            index=pd.Index(self.names))  # fmt: skip
+
+    def __repr__(self) -> str:
+        body = self.summary().to_string(float_format=lambda x: f"{x:.4f}")
+        return (f"Cox model: n = {self.n}, events = {self.n_events}, clusters = "
+                f"{self.n_clusters}, loglik = {self.loglik:.4f}\n{body}")  # fmt: skip
 
 
 def _efron_score_residuals(time, event, X, beta):
