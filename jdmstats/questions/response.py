@@ -54,6 +54,7 @@ from jdmstats.survival import (
     median_interval,
     survival_at,
     turnbull,
+    turnbull_bootstrap,
 )
 
 __all__ = [
@@ -389,30 +390,15 @@ class TimeToRegression(ResultMixin):
 
 
 def _bootstrap_turnbull(sub, grid, n_boot, rng, level, progress=None):
-    """Cluster (patient) bootstrap of the Turnbull curve: pointwise bands and median CI.
+    """Cluster (patient) bootstrap of the Turnbull curve: pointwise bands and median CI
+    (:func:`jdmstats.survival.turnbull_bootstrap`, advancing the shared ``rng``).
 
-    ``progress(done, total, label)``, when given, is called after each replicate (``jdmstats
+    ``progress(done, total, label)``, when given, is called during the replicates (``jdmstats
     run`` passes its progress display)."""
-    patients = sub["patient_id"].unique()
-    rows = [(sub["patient_id"] == p).to_numpy() for p in patients]
-    lower, upper = sub["lower"].to_numpy(float), sub["upper"].to_numpy(float)
-    lows, ups = [lower[r] for r in rows], [upper[r] for r in rows]  # one array per patient
-    curves = np.empty((n_boot, grid.size))
-    medians = np.empty(n_boot)
-    for b in range(n_boot):
-        if progress is not None:
-            progress(b, n_boot, "bootstrap")
-        pick = rng.integers(0, len(rows), len(rows))
-        fit = turnbull(np.concatenate([lows[i] for i in pick]),
-                       np.concatenate([ups[i] for i in pick]), tol=1e-9)  # fmt: skip
-        curves[b] = survival_at(fit, grid)
-        lo, hi = median_interval(fit)
-        medians[b] = np.inf if np.isnan(lo) else (lo + hi) / 2
-    a = (1 - level) / 2
-    band_lo = np.quantile(curves, a, axis=0, method="linear")
-    band_hi = np.quantile(curves, 1 - a, axis=0, method="linear")
-    m_lo, m_hi = np.quantile(medians, [a, 1 - a], method="lower")
-    return band_lo, band_hi, float(m_lo), float(m_hi)
+    boot = turnbull_bootstrap(sub["lower"].to_numpy(float), sub["upper"].to_numpy(float), grid,
+                              n_boot, rng, level, cluster=sub["patient_id"].to_numpy(),
+                              progress=progress)  # fmt: skip
+    return boot.lower, boot.upper, boot.median_low, boot.median_high
 
 
 def _curve_km(fit) -> pd.DataFrame:

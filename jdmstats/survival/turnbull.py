@@ -31,11 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jdmstats.results import ResultMixin
+
 __all__ = ["TurnbullFit", "innermost_intervals", "turnbull", "survival_at", "median_interval"]
 
 
 @dataclass(frozen=True)
-class TurnbullFit:
+class TurnbullFit(ResultMixin):
     """NPMLE of the distribution of an interval-censored time.
 
     Attributes
@@ -68,6 +70,19 @@ class TurnbullFit:
     iterations: int
     converged: bool
     kkt: float
+    _title = "Turnbull NPMLE"
+
+    def summary(self):
+        """One row per innermost interval: left, right, mass, survival after it."""
+        import pandas as pd
+
+        return pd.DataFrame({"left": self.left, "right": self.right, "mass": self.mass,
+                             "survival": self.survival})  # fmt: skip
+
+    def __repr__(self) -> str:
+        return (f"<TurnbullFit: n = {self.n:g}, {self.mass.size} innermost intervals, "
+                f"loglik = {self.loglik:.4f}, converged = {self.converged} after "
+                f"{self.iterations} iterations, KKT {self.kkt:.1e}>")  # fmt: skip
 
 
 def _as_bounds(left, right) -> tuple[np.ndarray, np.ndarray]:
