@@ -31,7 +31,7 @@ FLOORS = {
     "countries": 20,
     "decades": 5,
     "cohorts_with_delay": 18,
-    "case_patients_with_episode": 24,
+    "case_patients_with_episode": 23,  # Mukamel2001 alendronate moved to an arm (child not identified)
     "therapy_classes": 14,
     "timed_episodes": 2,
 }

@@ -37,7 +37,13 @@ def test_seed_patients_and_episodes_are_bundled():
     assert last["time_basis"] == "by_visit" and last["censoring"] == "interval"
     assert (last["time_lower_months"], last["time_upper_months"]) == (0, 12)
     assert e.loc["Yildirim2021_P1_E2", "response"] == "none"
-    assert e.loc["Mukamel2001_P1_E2", "therapy_class"] == "bisphosphonate"
+    # nine monthly IVIG doses without regression: right-censored at 8 months (a lower bound)
+    assert e.loc["Yildirim2021_P1_E2", "censoring"] == "right"
+    assert e.loc["Yildirim2021_P1_E2", "time_lower_months"] == 8
+    # the source does not say which child had alendronate: an arm, not a patient's episode
+    assert "Mukamel2001_P1_E2" not in e.index
+    arm = datasets.load_arms().set_index("arm_id").loc["Mukamel2001_A1"]
+    assert (arm["therapy_class"], arm["n_treated"], arm["n_responders"]) == ("bisphosphonate", 1, 1)
 
 
 def test_loader_on_user_folder(harmonised):

@@ -386,6 +386,88 @@ def check_references(tables: dict[str, list[dict]]) -> list[Problem]:
     return problems
 
 
+ARM_COUNTS = ("n_complete", "n_partial", "n_none", "n_progression", "n_not_stated")
+
+
+def check_arms(tables: dict[str, list[dict]]) -> list[Problem]:
+    """Rules of the therapy arms: the outcome counts add up to ``n_treated``, the derived counts
+    agree with them, an arm is no larger than its cohort, every time has its unit, and every
+    overlapping patient exists."""
+    problems: list[Problem] = []
+    cohorts = {r.get("cohort_id"): r for r in tables.get("cohorts", [])}
+    patients = {r.get("patient_id") for r in tables.get("patients", [])}
+    for rec in tables.get("arms", []):
+        treated = rec.get("n_treated")
+        counts = {k: rec.get(k) for k in ARM_COUNTS if rec.get(k) is not None}
+        responded = rec.get("n_responded")
+        if responded is not None and (counts.get("n_complete") is not None
+                                      or counts.get("n_partial") is not None):  # fmt: skip
+            problems.append(problem(rec, "n_responded", responded,
+                                    "give n_responded only when complete and partial are not "
+                                    "split (leave n_complete and n_partial blank)"))  # fmt: skip
+        total = sum(counts.values()) + (responded or 0)
+        if treated is not None and total > treated:
+            problems.append(problem(rec, "n_treated", treated,
+                                    f"the outcome counts add up to {total}, more than "
+                                    "n_treated"))  # fmt: skip
+        split = ("n_complete", "n_partial") if responded is None else ()
+        full = all(rec.get(k) is not None
+                   for k in (*split, "n_none", "n_progression", "n_not_stated"))  # fmt: skip
+        if treated is not None and full and total != treated:
+            problems.append(problem(rec, "n_treated", treated,
+                                    f"the outcome counts add up to {total}, not n_treated"))
+        assessed = (treated - counts.get("n_not_stated", 0)
+                    if treated is not None and total == treated else None)  # fmt: skip
+        if rec.get("n_assessed") != assessed:
+            problems.append(problem(rec, "n_assessed", rec.get("n_assessed"),
+                                    "must be n_treated - n_not_stated when the outcome counts "
+                                    "account for every child, else blank (expected "
+                                    f"{_fmt(assessed)})"))  # fmt: skip
+        expect = None
+        if counts.get("n_complete") is not None or counts.get("n_partial") is not None:
+            expect = counts.get("n_complete", 0) + counts.get("n_partial", 0)
+        elif responded is not None:
+            expect = responded
+        if rec.get("n_responders") != expect:
+            problems.append(problem(rec, "n_responders", rec.get("n_responders"),
+                                    f"must be n_complete + n_partial, or n_responded "
+                                    f"(expected {_fmt(expect)})"))  # fmt: skip
+        for name in ("followup", "time"):
+            if rec.get(f"{name}_months") is not None and not rec.get(f"{name}_unit_raw"):
+                problems.append(problem(rec, f"{name}_unit_raw", "",
+                                        f"{name}_months is given without the unit it was "
+                                        "reported in"))  # fmt: skip
+        if rec.get("time_months") is not None and rec.get("time_basis") is None:
+            problems.append(problem(rec, "time_basis", "",
+                                    "a time to response needs its basis (exact, by_visit or "
+                                    "not_stated)"))  # fmt: skip
+        cohort = cohorts.get(rec.get("cohort_id"))
+        if cohort is not None and treated is not None:
+            for col in ("n_calcinosis", "n_patients"):
+                bound = cohort.get(col)
+                if bound is not None and treated > bound:
+                    problems.append(problem(rec, "n_treated", treated,
+                                            f"larger than its cohort's {col} ({bound}, cohort "
+                                            f"{rec['cohort_id']})"))  # fmt: skip
+                    break
+        overlap = rec.get("overlaps_with")
+        if overlap and "patients" in tables:
+            ids = [v for v in re.split(r"\s*;\s*", overlap) if v]
+            for pid in ids:
+                if pid not in patients:
+                    problems.append(problem(rec, "overlaps_with", pid,
+                                            "no such patient_id in patients"
+                                            + schema.did_you_mean(pid, sorted(patients))))  # fmt: skip
+            if treated is not None and len(ids) > treated:
+                problems.append(problem(rec, "overlaps_with", overlap,
+                                        f"names {len(ids)} patients, more than n_treated"))
+            if rec.get("n_overlap") != len(ids):
+                problems.append(problem(rec, "n_overlap", rec.get("n_overlap"),
+                                        f"must be the number of patients in overlaps_with "
+                                        f"({len(ids)})"))  # fmt: skip
+    return problems
+
+
 def check_tables(tables: dict[str, list[dict]]) -> list[Problem]:
     """All checks on a set of harmonised tables (any subset of :data:`schema.TABLES`)."""
     problems = []
@@ -393,6 +475,7 @@ def check_tables(tables: dict[str, list[dict]]) -> list[Problem]:
         problems += check_table(schema.TABLES[name], records)
     problems += check_rows(tables)
     problems += check_references(tables)
+    problems += check_arms(tables)
     return problems
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "load_cohorts",
     "load_patients",
     "load_episodes",
+    "load_arms",
     "load_exclusions",
     "load_search_log",
     "load_all",
@@ -139,6 +140,11 @@ def load_episodes(path: str | os.PathLike | None = None) -> pd.DataFrame:
     return _load("episodes", path)
 
 
+def load_arms(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Therapy arms: treated groups reported only as totals, with counts per response level."""
+    return _load("arms", path)
+
+
 def load_exclusions(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """Records an analysis cannot use, with the reason (written by ``jdmstats harmonise``)."""
     return _load("exclusions", path)
@@ -168,5 +174,5 @@ def columns_doc(table: schema.Table) -> str:
 
 for _name, _func in (("studies", load_studies), ("cohorts", load_cohorts),
                      ("patients", load_patients), ("episodes", load_episodes),
-                     ("exclusions", load_exclusions), ("search_log", load_search_log)):  # fmt: skip
+                     ("arms", load_arms), ("exclusions", load_exclusions), ("search_log", load_search_log)):  # fmt: skip
     _func.__doc__ = (_func.__doc__ or "") + "\n" + columns_doc(schema.TABLES[_name])

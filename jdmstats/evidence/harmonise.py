@@ -56,7 +56,7 @@ SOURCE_KEYS = (
     "study_id", "first_author", "year", "title", "journal", "doi", "url", "source_level",
     "publication_type", "country", "countries", "design", "setting", "period_start",
     "period_end", "overlaps_with", "extracted_by", "extracted_on", "notes", "cohorts",
-    "patients",
+    "patients", "arms",
 )  # fmt: skip
 COHORT_KEYS = (
     "cohort_id", "label", "n_patients", "n_calcinosis", "calcinosis_pct",
@@ -64,7 +64,15 @@ COHORT_KEYS = (
     "delay", "delay_calcinosis", "delay_no_calcinosis", "delay_or", "include_primary",
     "exclusion_reason", "overlaps_with", "locator", "notes", "url", "doi",
 )  # fmt: skip
-MEASURE_KEYS = ("value", "unit", "stat", "sd", "spread", "low", "high", "n", "definition")
+MEASURE_KEYS = ("value", "unit", "stat", "sd", "spread", "low", "high", "n", "definition",
+                "basis")  # fmt: skip
+ARM_KEYS = (
+    "arm_id", "label", "agents", "therapy_class", "route", "cohort_id", "n_treated",
+    "n_complete", "n_partial", "n_none", "n_progression", "n_not_stated", "n_responded",
+    "response_words", "followup", "time_to_response", "overlaps_with", "locator", "notes", "url",
+    "doi",
+)  # fmt: skip
+ARM_COUNTS = ("n_complete", "n_partial", "n_none", "n_progression", "n_not_stated")
 OR_KEYS = ("value", "ci_low", "ci_high", "contrast", "adjusted", "level")
 PATIENT_KEYS = (
     "id", "sex", "age_onset", "age_onset_derived", "age_diagnosis", "delay", "antibody",
@@ -224,6 +232,11 @@ class _Reader:
             out[f"{name}_n"] = block["n"]
         if block.get("definition") is not None:
             out["definition"] = block["definition"]
+        if block.get("basis") is not None:
+            if name != "time_to_response":
+                self.add(block, here, "basis", block["basis"],
+                         "basis belongs only on an arm's time_to_response")  # fmt: skip
+            out["basis"] = block["basis"]
         return out
 
 
@@ -276,7 +289,7 @@ def _source_records(path: Path, doc: dict, reader: _Reader) -> dict[str, list[di
     if sid != path.stem:
         reader.add(doc, "", "study_id", sid, f"must equal the file name ({path.stem})")
     country = doc.get("country")
-    study_raw = {k: doc.get(k) for k in SOURCE_KEYS if k not in ("cohorts", "patients")}
+    study_raw = {k: doc.get(k) for k in SOURCE_KEYS if k not in ("cohorts", "patients", "arms")}
     study_raw["countries"] = _join(doc.get("countries"))
     study_raw["region"] = schema.region_of(country) if isinstance(country, str) else None
     study_raw["locator"] = "citation"
@@ -363,16 +376,23 @@ def _source_records(path: Path, doc: dict, reader: _Reader) -> dict[str, list[di
             if not reader.keys(e, EPISODE_KEYS, ewhere):
                 continue
             episodes.append(_episode(reader, e, ewhere, pid, sid, j + 1, inherit, prov))
+    arms = []
+    for i, a in enumerate(doc.get("arms") or []):
+        where = f"arms[{i}]"
+        if reader.keys(a, ARM_KEYS, where):
+            arms.append(_arm(reader, a, where, sid, i + 1, inherit, prov))
     study["n_cohorts"] = len(cohorts)  # derived: the rows this source contributes
     study["n_case_patients"] = len(patients)
-    return {"studies": [study], "cohorts": cohorts, "patients": patients, "episodes": episodes}
+    study["n_arms"] = len(arms)
+    return {"studies": [study], "cohorts": cohorts, "patients": patients, "episodes": episodes,
+            "arms": arms}  # fmt: skip
 
 
-def _episode(reader, e, where, pid, sid, seq, inherit, prov) -> dict:
-    raw = {**{k: inherit[k] for k in ("year", "country", "source_level")}, **prov}
-    raw.update({k: e.get(k) for k in ("agents", "route", "concomitant", "response",
-                                      "response_words", "locator", "notes", "url", "doi") if k in e})  # fmt: skip
-    raw.update(episode_id=f"{pid}_E{seq}", patient_id=pid, study_id=sid, sequence=seq)
+def _classes(reader, e, where) -> dict:
+    """``therapy_class`` and ``therapy_classes`` of an episode or arm from its ``agents``.
+
+    Every agent of a class that is not the override's own is kept in ``therapy_classes``; an
+    override (``therapy_class``) must be one of them, or ``other``/``combination``."""
     agents = schema.split_agents(str(e.get("agents") or ""))
     classes = []
     for agent in agents:
@@ -391,10 +411,61 @@ def _episode(reader, e, where, pid, sid, seq, inherit, prov) -> dict:
             cls = "other"
         if cls not in classes:
             classes.append(cls)
-    raw["therapy_classes"] = ";".join(sorted(classes)) or None
-    raw["therapy_class"] = e.get("therapy_class") or (
-        classes[0] if len(classes) == 1 else "combination" if classes else None
-    )
+    override = e.get("therapy_class")
+    known = override in schema.THERAPY_CLASSES  # an unknown one is reported by its vocabulary
+    if override and known and classes and override not in ("combination", *classes):
+        if classes == ["other"]:
+            classes = [override]  # the override names the class of an agent not in the list
+        else:
+            reader.add(e, where, "therapy_class", override,
+                       f"contradicts the classes of the agents ({';'.join(sorted(classes))}): "
+                       "leave it out, or correct the agents")  # fmt: skip
+    return {"therapy_classes": ";".join(sorted(classes)) or None,
+            "therapy_class": override or (classes[0] if len(classes) == 1
+                                          else "combination" if classes else None)}  # fmt: skip
+
+
+def _arm(reader, a, where, sid, seq, inherit, prov) -> dict:
+    """One therapy-arm record: counts as stated, responders and assessed children derived."""
+    raw = {**{k: inherit[k] for k in ("year", "country", "source_level")}, **prov}
+    raw.update({k: a.get(k) for k in ("label", "agents", "route", "cohort_id", "n_treated",
+                                      *ARM_COUNTS, "n_responded", "response_words", "locator",
+                                      "notes", "url", "doi") if k in a})  # fmt: skip
+    raw["arm_id"] = f"{sid}_{a.get('arm_id') or f'A{seq}'}"
+    raw["study_id"] = sid
+    raw.update(_classes(reader, a, where))
+    # derived counts; the rules on the counts are checked once, on the record (checks.py)
+    ints = {k: a.get(k) for k in ("n_treated", *ARM_COUNTS, "n_responded")}
+    ok = {k: v for k, v in ints.items() if isinstance(v, int) and not isinstance(v, bool)}
+    complete, partial, responded = ok.get("n_complete"), ok.get("n_partial"), ok.get("n_responded")
+    if complete is not None or partial is not None:
+        raw["n_responders"] = (complete or 0) + (partial or 0)
+    elif responded is not None:
+        raw["n_responders"] = responded
+    treated = ok.get("n_treated")
+    total = sum(ok[k] for k in ARM_COUNTS if k in ok) + (responded or 0)
+    if treated is not None and total == treated:  # every child accounted for
+        raw["n_assessed"] = treated - ok.get("n_not_stated", 0)
+    for name, col in (("followup", "followup"), ("time_to_response", "time")):
+        flat = reader.measure(a, name, where)
+        basis = flat.pop("basis", None)
+        if name == "time_to_response" and flat:
+            raw["time_basis"] = basis or "not_stated"
+        raw.update({k.replace(name, col, 1): v for k, v in flat.items()})
+    overlap = a.get("overlaps_with")
+    if overlap:
+        ids = schema.split_agents(overlap) if isinstance(overlap, str) else [str(v) for v in overlap]
+        raw["overlaps_with"] = ";".join(ids)
+        raw["n_overlap"] = len(ids)
+    return _typed(reader, schema.ARMS, raw, reader.origin(a, where))
+
+
+def _episode(reader, e, where, pid, sid, seq, inherit, prov) -> dict:
+    raw = {**{k: inherit[k] for k in ("year", "country", "source_level")}, **prov}
+    raw.update({k: e.get(k) for k in ("agents", "route", "concomitant", "response",
+                                      "response_words", "locator", "notes", "url", "doi") if k in e})  # fmt: skip
+    raw.update(episode_id=f"{pid}_E{seq}", patient_id=pid, study_id=sid, sequence=seq)
+    raw.update(_classes(reader, e, where))
     response = e.get("response") or "not_stated"
     raw["response"] = response
     regressed = {"complete": True, "partial": True, "none": False, "progression": False}.get(
@@ -489,7 +560,7 @@ def build_tables(paths) -> tuple[dict[str, list[dict]], list[Problem]]:
     problems : list of Problem
         Structural, type and rule problems (empty when the files are clean).
     """
-    tables = {name: [] for name in ("studies", "cohorts", "patients", "episodes")}
+    tables = {name: [] for name in ("studies", "cohorts", "patients", "episodes", "arms")}
     problems: list[Problem] = []
     for path in sorted(Path(p) for p in paths):
         doc, probs = read_yaml(path)

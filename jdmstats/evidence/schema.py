@@ -52,6 +52,10 @@ DURATION_UNITS = {"days": 12 / 365.25, "weeks": 12 * 7 / 365.25, "months": 1.0, 
 AGE_UNITS = {"days": 1 / 365.25, "weeks": 7 / 365.25, "months": 1 / 12, "years": 1.0}
 """Factor that converts an age in the key's unit to years."""
 
+MAX_CHILDREN = 100_000
+"""Plausibility bound of any count of children in one source (the largest JDM registries hold a
+few thousand children): a larger number is a typing error, not evidence."""
+
 REGIONS = (
     "north_america", "latin_america", "europe", "middle_east_north_africa",
     "sub_saharan_africa", "south_asia", "east_asia", "southeast_asia", "oceania",
@@ -435,6 +439,7 @@ STUDIES = Table(
         Column("n_cohorts", "integer", "Cohort rows from this source (derived).", minimum=0),
         Column("n_case_patients", "integer", "Patient rows from this source (derived).",
                minimum=0),
+        Column("n_arms", "integer", "Therapy-arm rows from this source (derived).", minimum=0),
         Column("extracted_by", "string", "Who extracted the source."),
         Column("extracted_on", "string", "Date of extraction (YYYY-MM-DD)."),
         *_provenance(),
@@ -568,17 +573,66 @@ EPISODES = Table(
     foreign_keys=(("patient_id", "patients", "patient_id"), ("study_id", "studies", "study_id")),
 )  # fmt: skip
 
+ARMS = Table(
+    "arms",
+    "One row per therapy arm: a treated group that a source reports only as totals "
+    "(\"5 of 8 improved on pamidronate\").",
+    (
+        Column("arm_id", "string", "study_id + _A + sequence (or the extraction's arm_id).",
+               required=True, unique=True),
+        Column("study_id", "string", "Source.", required=True),
+        Column("cohort_id", "string", "Cohort of the same source the arm is drawn from, if any."),
+        Column("label", "string", "Short description of the arm."),
+        Column("agents", "string", "Agents as reported (;-separated).", required=True),
+        Column("therapy_class", "string", "Class (derived from agents unless overridden).",
+               required=True, vocab=tuple(THERAPY_CLASSES)),
+        Column("therapy_classes", "string", "Classes of all agents (;-separated).",
+               vocab=tuple(THERAPY_CLASSES), multi=True),
+        Column("route", "string", "Route.", vocab=ROUTES),
+        Column("n_treated", "integer", "JDM children with calcinosis given the therapy.",
+               required=True, minimum=1, maximum=MAX_CHILDREN),
+        Column("n_complete", "integer", "Of them, complete regression (blank: not stated).",
+               minimum=0),
+        Column("n_partial", "integer", "Partial regression (improved, reduced).", minimum=0),
+        Column("n_none", "integer", "No change.", minimum=0),
+        Column("n_progression", "integer", "Worsened.", minimum=0),
+        Column("n_not_stated", "integer", "Outcome not stated.", minimum=0),
+        Column("n_responded", "integer", "Any regression, when the source does not split "
+               "complete from partial (then both are blank).", minimum=0),
+        Column("n_responders", "integer", "Any regression: n_complete + n_partial, or "
+               "n_responded (derived; blank when neither is stated).", minimum=0),
+        Column("n_assessed", "integer", "Children with a stated outcome: n_treated - "
+               "n_not_stated (derived; blank when the counts are incomplete).", minimum=0),
+        Column("response_words", "string", "Authors' key word(s) behind the counts."),
+        *_measure("followup", "follow-up from the start of the therapy", "months"),
+        *_measure("time", "time from the start of the therapy to response", "months"),
+        Column("time_basis", "string", "How the time to response was reported.",
+               vocab=TIME_BASIS),
+        Column("overlaps_with", "string", "patient_ids (;-separated) of case patients in the "
+               "data who are among these children (counted once, as patients)."),
+        Column("n_overlap", "integer", "How many patients overlaps_with names (derived).",
+               minimum=0),
+        Column("country", "string", "Country (from studies).", inherited=True, vocab=COUNTRIES),
+        Column("year", "integer", "Publication year (from studies).", inherited=True, minimum=1900,
+               maximum=2100),
+        Column("source_level", "string", "From studies.", inherited=True, vocab=SOURCE_LEVELS),
+        *_provenance(),
+    ),
+    primary_key="arm_id",
+    foreign_keys=(("study_id", "studies", "study_id"), ("cohort_id", "cohorts", "cohort_id")),
+)  # fmt: skip
+
 EXCLUSIONS = Table(
     "exclusions",
     "Every record an analysis cannot use, with the reason.",
     (
         Column("table", "string", "Table of the record.", required=True,
-               vocab=("studies", "cohorts", "patients", "episodes")),
+               vocab=("studies", "cohorts", "patients", "episodes", "arms")),
         Column("record_id", "string", "Identifier of the record.", required=True),
         Column("study_id", "string", "Source.", required=True),
         Column("analysis", "string", "Analysis the record is left out of.", required=True,
                vocab=("prevalence_primary", "response_proportion", "time_to_regression",
-                      "delay_groups", "delay_metareg")),
+                      "delay_groups", "delay_metareg", "response_pooled")),
         Column("reason", "string", "Why.", required=True),
     ),
 )  # fmt: skip
@@ -602,7 +656,7 @@ SEARCH_LOG = Table(
 )  # fmt: skip
 
 TABLES: dict[str, Table] = {
-    t.name: t for t in (STUDIES, COHORTS, PATIENTS, EPISODES, EXCLUSIONS, SEARCH_LOG)
+    t.name: t for t in (STUDIES, COHORTS, PATIENTS, EPISODES, ARMS, EXCLUSIONS, SEARCH_LOG)
 }
 """The harmonised tables, in dependency order."""
 

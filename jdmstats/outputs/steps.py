@@ -203,10 +203,14 @@ def _delay_figures(res, fdir: Path) -> list[Path]:
 
 # --------------------------------------------------------------------------------- response
 def step_response(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> list[Path]:
-    """Question 3: ``response_by_class.csv``, ``response_exclusions.csv`` and, when any course
-    has a usable time, ``time_to_regression.csv``, ``time_to_regression_models.csv``,
+    """Question 3: ``response_by_class.csv`` (courses of case patients), ``response_pooled.csv``
+    (children of case patients and therapy arms, pooled over sources, per class),
+    ``response_sources.csv`` (the per-source pairs), ``time_observations.csv`` (every reported
+    time), ``response_exclusions.csv`` and, when any course has a usable time,
+    ``time_to_regression.csv``, ``time_to_regression_models.csv``,
     ``time_to_regression_tests.csv``; the response forest plot, the time-to-regression curves
-    (when timed) and the swimmer plot.
+    (only classes with at least 5 timed observations), the plot of every reported time, and
+    the swimmer plot.
 
     Examples
     --------
@@ -220,14 +224,18 @@ def step_response(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> 
     ...     warnings.simplefilter("ignore")
     ...     paths = steps.step_response(one, Path(tempfile.mkdtemp()))
     >>> [p.stem for p in paths if p.suffix == ".csv"]
-    ['response_by_class', 'response_exclusions']
+    ['response_by_class', 'response_pooled', 'response_sources', 'time_observations', 'response_exclusions']
     """
     from jdmstats.questions import response
 
     out = Path(out)
     tdir = out / "tables"
-    res = response.analyse(tables["episodes"], progress=progress)
+    res = response.analyse(tables["episodes"], progress=progress, arms=tables.get("arms"),
+                           studies=tables.get("studies"))  # fmt: skip
     written = [write_table(res.summary(), tdir / "response_by_class.csv"),
+               write_table(res.pooled.table, tdir / "response_pooled.csv"),
+               write_table(res.pooled.counts, tdir / "response_sources.csv"),
+               write_table(res.time_observations, tdir / "time_observations.csv"),
                write_table(res.exclusions, tdir / "response_exclusions.csv")]  # fmt: skip
     if res.time is not None:
         written += [write_table(res.time.table, tdir / "time_to_regression.csv"),
@@ -239,17 +247,24 @@ def step_response(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> 
 def _response_figures(res, fdir: Path) -> list[Path]:
     from jdmstats.plots import style
     from jdmstats.plots.survival import survival_curves, swimmer
-    from jdmstats.plots.therapy import response_forest
+    from jdmstats.plots.therapy import response_forest, time_observations_plot
+    from jdmstats.questions.class_response import MIN_TIMED
 
     written: list[Path] = []
     with style.context():
-        fig, ax = style.figure("double", height=0.9 + 0.22 * len(res.proportions.table))
-        response_forest(res.proportions, ax=ax)
+        n_rows = int((res.pooled.table["assessed"] > 0).sum())
+        fig, ax = style.figure("double", height=1.3 + 0.30 * n_rows)
+        response_forest(res.pooled, ax=ax)
         written += _save(fig, fdir / "response_forest")
-        if res.time is not None:
-            fig, ax = style.figure("double", height=2.6 + 0.14 * len(res.time.curves))
-            survival_curves(res.time, ax=ax)
+        counts = res.time.timed["class"].value_counts() if res.time is not None else None
+        if counts is not None and (counts >= MIN_TIMED).any():
+            fig, ax = style.figure("double", height=2.6 + 0.14 * int((counts >= MIN_TIMED).sum()))
+            survival_curves(res.time, ax=ax, min_n=MIN_TIMED)
             written += _save(fig, fdir / "time_to_regression")
+        obs = res.time_observations
+        fig, ax = style.figure("double", height=1.0 + 0.2 * max(len(obs), 1))
+        time_observations_plot(obs, ax=ax, min_n=MIN_TIMED)
+        written += _save(fig, fdir / "time_observations")
         n_pat = res.episodes["patient_id"].nunique()
         fig, ax = style.figure("double", height=1.0 + 0.18 * n_pat)
         swimmer(res.episodes, ax=ax)

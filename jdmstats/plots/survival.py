@@ -20,10 +20,10 @@ __all__ = ["survival_curves", "swimmer", "at_risk_counts", "class_colours"]
 
 
 def class_colours(classes) -> dict:
-    """A stable colour per class (Okabe-Ito palette, in the order given; cycles after 8)."""
-    from jdmstats.plots.style import PALETTE
+    """The fixed colour of each class (:func:`jdmstats.plots.style.class_style`)."""
+    from jdmstats.plots.style import class_style
 
-    return {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(classes)}
+    return {c: class_style(c)[0] for c in classes}
 
 
 def at_risk_counts(timed, cls: str, times) -> list[int]:
@@ -53,8 +53,14 @@ def _turnbull_xy(fit):
     return np.array(x), np.array(y)
 
 
+def month_ticks(tmax: float) -> np.ndarray:
+    """Ticks at whole multiples of 6 months (12 beyond 6 years, 24 beyond 12) up to ``tmax``."""
+    step = 6 if tmax <= 72 else 12 if tmax <= 144 else 24
+    return np.arange(0, tmax + 1e-9, step, dtype=float)
+
+
 def survival_curves(result, ax=None, at_risk: bool = True, classes=None, times=None,
-                    bands: bool = True):  # fmt: skip
+                    bands: bool = True, min_n: int = 5):  # fmt: skip
     """Probability of no regression yet, per therapy class, with a number-at-risk table.
 
     Parameters
@@ -67,7 +73,10 @@ def survival_curves(result, ax=None, at_risk: bool = True, classes=None, times=N
     classes : list of str, optional
         Classes to draw (default: every class with a curve).
     times : array_like, optional
-        Times of the at-risk table (default: 6 ticks over the follow-up).
+        Times of the at-risk table and ticks (default: every 6 months, :func:`month_ticks`).
+    min_n : int
+        A class is drawn only with at least this many timed observations: no curve is ever
+        drawn through one or two children. With none left, the axes say so.
     bands : bool
         Shade the pointwise confidence interval (Kaplan-Meier log-log) or bootstrap band
         (Turnbull).
@@ -85,7 +94,9 @@ def survival_curves(result, ax=None, at_risk: bool = True, classes=None, times=N
 
     if ax is None:
         _, ax = plt.subplots(figsize=(3.35, 2.8))
-    classes = [c for c in (classes or list(result.curves)) if c in result.curves]
+    n_timed = result.timed["class"].value_counts()
+    classes = [c for c in (classes or list(result.curves))
+               if c in result.curves and n_timed.get(c, 0) >= min_n]  # fmt: skip
     colours = class_colours(classes)
     timed = result.timed
     finite = np.concatenate([timed["lower"].to_numpy(), timed["upper"].to_numpy()])
@@ -125,13 +136,13 @@ def survival_curves(result, ax=None, at_risk: bool = True, classes=None, times=N
     if classes:
         ax.legend(frameon=False, loc="upper right")
     else:
-        ax.text(0.5, 0.5, "no episode with a usable time", transform=ax.transAxes,
-                ha="center", va="center", color=GREY)  # fmt: skip
+        ax.text(0.5, 0.5, f"too few timed observations to estimate a curve\n(fewer than "
+                f"{min_n} in every therapy class)", transform=ax.transAxes, ha="center",
+                va="center", color=GREY, gid="too_few")  # fmt: skip
+    ticks = month_ticks(tmax) if times is None else np.asarray(times, dtype=float)
+    ax.set_xticks(ticks)
     if at_risk and classes:
-        if times is None:
-            times = np.unique(np.round(np.linspace(0, tmax, 6), 1))
-        times = np.asarray(times, dtype=float)
-        ax.set_xticks(times)
+        times = ticks
         tr = blended_transform_factory(ax.transData, ax.transAxes)
         tr_lab = ax.transAxes
         top = -0.30
@@ -154,10 +165,11 @@ def swimmer(episodes, ax=None, classes=None):
     One row per patient (grouped by source); each course is a bar from its start to the end of
     its follow-up.  Courses start at ``start_months`` (months after JDM diagnosis, shifted so
     that the patient's first course starts at 0) when stated; otherwise courses are laid end to
-    end in ``sequence`` order.  A course without a stated duration is drawn as a short hatched
-    bar.  Markers: ``o`` regression at an exact time, ``>`` regression first seen at a visit
-    (drawn at the visit), ``|`` follow-up ended without regression; ``x`` response stated
-    without a time (at the bar's end).
+    end in ``sequence`` order.  A course without a stated duration gets no bar: it is a hollow
+    marker of its class in a column left of time zero, so that no duration can be read into
+    it.  Each class has a fixed colour and marker (:func:`jdmstats.plots.style.class_style`).
+    Markers: ``o`` regression at an exact time, ``>`` regression first seen at a visit (drawn at
+    the visit), ``|`` follow-up ended without regression.
 
     Parameters
     ----------
@@ -170,11 +182,11 @@ def swimmer(episodes, ax=None, classes=None):
     Returns
     -------
     matplotlib Axes
-        One ``Rectangle`` patch per course (``gid`` = episode_id).
+        One ``Rectangle`` patch per timed course (``gid`` = episode_id) and one hollow marker
+        per untimed course (``gid`` = ``untimed:<episode_id>``).
     """
     import matplotlib.pyplot as plt
     import pandas as pd
-    from matplotlib.patches import Patch
 
     from jdmstats.plots.style import GREY
 
@@ -185,10 +197,11 @@ def swimmer(episodes, ax=None, classes=None):
     if classes is None:
         counts = ep.groupby("therapy_class").size()
         classes = sorted(counts.index, key=lambda c: (-counts[c], c))
-    colours = class_colours(classes)
+    from jdmstats.plots.style import class_style
+
+    styles = {c: class_style(c) for c in classes}
     ep = ep.sort_values(["study_id", "patient_id", "sequence"], kind="stable")
     patients = list(dict.fromkeys(ep["patient_id"].astype(str)))
-    nominal = 1.0
     durations = []
     for _, r in ep.iterrows():
         d = r["followup_months"]
@@ -197,45 +210,50 @@ def swimmer(episodes, ax=None, classes=None):
             d = max(cand) if cand else np.nan
         durations.append(d)
     ep["_dur"] = durations
-    known = ep["_dur"].dropna()
-    if len(known) and known.max() > 0:
-        nominal = float(max(known.max() * 0.08, 0.5))
-    xmax = 0.0
+    xmax = 1.0
     for y, pid in enumerate(patients):
         rows = ep[ep["patient_id"].astype(str) == pid]
         starts = rows["start_months"]
         base = starts.min() if starts.notna().any() else 0.0
         cursor = 0.0
+        untimed = 0
         for _, r in rows.iterrows():
             x0 = float(r["start_months"] - base) if pd.notna(r["start_months"]) else cursor
             dur = r["_dur"]
-            stated = pd.notna(dur) and dur > 0
-            width = float(dur) if stated else nominal
-            colour = colours.get(r["therapy_class"], GREY)
-            bar = ax.barh(y, width, left=x0, height=0.6, color=colour,
-                          alpha=1.0 if stated else 0.45, hatch=None if stated else "///",
-                          edgecolor=colour, linewidth=0.5)  # fmt: skip
+            colour, marker = styles.get(r["therapy_class"], (GREY, "o"))
+            if not (pd.notna(dur) and dur > 0):
+                # no duration stated: a hollow marker in a column left of the time axis, so
+                # that no length (time) can be read into it
+                ax.plot(-1.2 - 1.1 * untimed, y, marker, markerfacecolor="white",
+                        markeredgecolor=colour, markersize=4, linestyle="",
+                        gid=f"untimed:{r['episode_id']}")  # fmt: skip
+                untimed += 1
+                continue
+            bar = ax.barh(y, float(dur), left=x0, height=0.6, color=colour, edgecolor=colour,
+                          linewidth=0.5)  # fmt: skip
             bar.patches[0].set_gid(str(r["episode_id"]))
+            ax.plot(x0 + 0.4, y, marker, color="white", markersize=2.5, linestyle="")
             cens = str(r["censoring"])
             if cens == "exact":
                 ax.plot(x0 + r["time_lower_months"], y, "o", color="black", markersize=3)
             elif cens == "interval":
                 ax.plot(x0 + r["time_upper_months"], y, ">", color="black", markersize=3)
             elif cens == "right":
-                ax.plot(x0 + width, y, "|", color="black", markersize=6)
-            elif bool(r["regressed"]) if pd.notna(r["regressed"]) else False:
-                ax.plot(x0 + width, y, "x", color="black", markersize=3)
-            cursor = x0 + width
+                ax.plot(x0 + float(dur), y, "|", color="black", markersize=6)
+            cursor = x0 + float(dur)
             xmax = max(xmax, cursor)
     ax.set_yticks(range(len(patients)))
     ax.set_yticklabels([p.replace("_", " ") for p in patients])
     ax.invert_yaxis()
-    ax.set_xlim(0, max(xmax, 1.0) * 1.05)
-    ax.set_xlabel("Months from the patient's first course for calcinosis")
-    handles = [Patch(color=colours[c], label=c.replace("_", " ")) for c in classes]
+    ax.axvline(0, color=GREY, linewidth=0.4)
+    ax.set_xlim(-1.2 - 1.1 * 3.5, xmax * 1.05)
+    ax.set_xticks([t for t in ax.get_xticks() if t >= 0])
+    ax.set_xlabel("Months from the patient's first timed course (hollow markers, left: courses "
+                  "whose duration is not stated)")  # fmt: skip
+    handles = [plt.Line2D([], [], marker=styles[c][1], linestyle="", color=styles[c][0],
+                          markersize=4, label=c.replace("_", " ")) for c in classes]  # fmt: skip
     handles += [plt.Line2D([], [], marker=m, linestyle="", color="black", markersize=3, label=t)
                 for m, t in (("o", "regressed (exact time)"), (">", "regression first seen"),
-                             ("|", "no regression at last follow-up"),
-                             ("x", "regressed, time not stated"))]  # fmt: skip
+                             ("|", "no regression at last follow-up"))]  # fmt: skip
     ax.legend(handles=handles, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return ax

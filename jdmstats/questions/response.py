@@ -714,12 +714,19 @@ class ResponseAnalysis(ResultMixin):
         Courses left out of an analysis, with the reason (``response_exclusions.csv``).
     episodes : DataFrame
         The courses analysed (for the swimmer plot).
+    pooled : PooledResponse
+        Response per class from case patients and therapy arms, pooled over sources
+        (:func:`jdmstats.questions.class_response.pooled_response`).
+    time_observations : DataFrame
+        Every reported time to response (:func:`~jdmstats.questions.class_response.time_observations`).
     """
 
     proportions: ResponseProportions
     time: TimeToRegression | None
     exclusions: pd.DataFrame
     episodes: pd.DataFrame
+    pooled: object = None
+    time_observations: pd.DataFrame | None = None
     time_note: str = ""
     _title: str = field(default="Therapy response: every analysis", repr=False)
 
@@ -728,7 +735,8 @@ class ResponseAnalysis(ResultMixin):
 
 
 def analyse(episodes: pd.DataFrame, level: float = 0.95, n_boot: int = 500, seed: int = SEED,
-            progress=None) -> ResponseAnalysis:  # fmt: skip
+            progress=None, arms: pd.DataFrame | None = None,
+            studies: pd.DataFrame | None = None) -> ResponseAnalysis:  # fmt: skip
     """Run every analysis of question 3 on an episodes table (no file is written).
 
     Examples
@@ -753,7 +761,11 @@ def analyse(episodes: pd.DataFrame, level: float = 0.95, n_boot: int = 500, seed
         warnings.warn(f"time to regression not analysed: {exc}", RuntimeWarning, stacklevel=2)
     _, time_excl = timed_episodes(episodes.assign(therapy_class=episodes["therapy_class"]
                                                   .astype(str)))  # fmt: skip
-    excl = pd.concat([prop.exclusions, time_excl], ignore_index=True)
+    from jdmstats.questions.class_response import pooled_response, time_observations
+
+    pooled = pooled_response(episodes, arms, studies, level=level)
+    excl = pd.concat([prop.exclusions, time_excl, pooled.exclusions], ignore_index=True)
     excl = excl.sort_values(["analysis", "episode_id"], kind="stable")
     return ResponseAnalysis(proportions=prop, time=ttr, exclusions=excl, episodes=episodes,
+                            pooled=pooled, time_observations=time_observations(episodes, arms),
                             time_note=note)  # fmt: skip

@@ -288,6 +288,34 @@ res$firth_endometrial <- list(
               cl = endometrial$cl)
 )
 
+# ---- Q3: response per therapy class pooled over sources (tables/response_sources.csv, the
+# per-source responders/assessed pairs that jdmstats writes; the counting itself is tested in
+# tests/test_class_response.py). Per class: binom.test (Clopper-Pearson) of the total, and
+# rma.glmm(measure = "PLO", method = "ML") over sources where >= 2 sources have children assessed.
+rs <- read.csv("tables/response_sources.csv", stringsAsFactors = FALSE)
+res$response_sources_sha256 <- digest(file = "tables/response_sources.csv", algo = "sha256")
+res$response_pooled <- list()
+for (cls in sort(unique(rs$class))) {
+  sub <- rs[rs$class == cls, ]
+  by <- aggregate(cbind(assessed, responders) ~ study_id, data = sub, FUN = sum)
+  by <- by[by$assessed > 0, ]
+  if (!nrow(by)) next
+  x <- sum(by$responders); n <- sum(by$assessed)
+  bt <- binom.test(x, n)
+  entry <- list(k = nrow(by), responders = x, assessed = n, crude_ci_low = bt$conf.int[1],
+                crude_ci_high = bt$conf.int[2], glmm = NULL)
+  if (nrow(by) >= 2 && x > 0 && x < n) {
+    fit <- try(suppressWarnings(rma.glmm(measure = "PLO", xi = by$responders, ni = by$assessed,
+                                         method = "ML", control = glmm_ctrl)), silent = TRUE)
+    if (!inherits(fit, "try-error") && fit$tau2 < 100) {
+      p <- predict(fit, transf = transf.ilogit)
+      entry$glmm <- list(estimate = num(p$pred), ci_low = num(p$ci.lb), ci_high = num(p$ci.ub),
+                         tau2 = fit$tau2)
+    }
+  }
+  res$response_pooled[[cls]] <- entry
+}
+
 writeLines(toJSON(res, digits = NA, auto_unbox = TRUE, null = "null", na = "null",
                   pretty = TRUE), out)
 cat("wrote", out, "\n")
