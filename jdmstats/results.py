@@ -65,3 +65,34 @@ class ResultMixin:
     def __str__(self) -> str:
         title = getattr(self, "_title", type(self).__name__)
         return f"{title}\n\n" + self.summary().to_string(float_format=lambda x: f"{x:.4f}")
+
+
+class TableResult(ResultMixin):
+    """A result that is one table (leave-one-out, cumulative, Baujat, fit statistics).
+
+    It is a frozen dataclass with a ``table`` field like every other result (repr, ``summary()``,
+    ``to_markdown()``, ``to_latex()``), and it reads like its table: ``res["estimate"]``,
+    ``res.loc[...]``, ``res.columns``, ``len(res)`` and every other DataFrame attribute are the
+    table's, so code written for the former bare DataFrame keeps working. ``res.table`` is the
+    DataFrame itself.
+    """
+
+    def summary(self):
+        return self.table
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name == "table":
+            raise AttributeError(name)
+        return getattr(self.table, name)
+
+    def __getitem__(self, key):
+        return self.table[key]
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __iter__(self):
+        return iter(self.table)
+
+    def __repr__(self) -> str:
+        return str(self)

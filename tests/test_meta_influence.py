@@ -44,18 +44,18 @@ def _fit(case):
 
 
 def _stat(case):
-    return "zval" if case["test"] == "z" else "tval"
+    return "statistic"
 
 
 COLS = [
     ("estimate", "estimate"),
     ("se", "se"),
     (None, "stat"),
-    ("pval", "pval"),
+    ("pvalue", "pval"),
     ("ci_low", "ci_lb"),
     ("ci_high", "ci_ub"),
     ("q", "Q"),
-    ("qp", "Qp"),
+    ("q_pvalue", "Qp"),
     ("tau2", "tau2"),
     ("i2", "I2"),
     ("h2", "H2"),
@@ -246,7 +246,7 @@ def test_k2_leave_one_out_gives_single_study_fits():
         np.testing.assert_allclose(
             loo["ci_high"] - loo["estimate"], 1.959963984540054 * np.sqrt(vi[::-1])
         )
-        for col in ("q", "qp", "tau2", "i2", "h2"):
+        for col in ("q", "q_pvalue", "tau2", "i2", "h2"):
             assert loo[col].isna().all(), col  # heterogeneity of one study: undefined
         assert (loo["k"] == 1).all()
 

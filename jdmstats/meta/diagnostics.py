@@ -15,13 +15,13 @@ The definitions are those of metafor 3.8-1 (``leave1out.rma.uni``, ``influence.r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from jdmstats.results import ResultMixin
+from jdmstats.results import ResultMixin, TableResult
 
 __all__ = ["leave_one_out", "influence", "cumulative", "baujat", "InfluenceResult"]
 
@@ -167,16 +167,15 @@ def _summaries(bf, yi, vi, mask, method, test, level):
 
 
 def _table(summ, labels, test, k_col=True):
-    statname = "zval" if test == "z" else "tval"
     cols = {
         "estimate": summ["estimate"],
         "se": summ["se"],
-        statname: summ["stat"],
-        "pval": summ["pval"],
+        "statistic": summ["stat"],
+        "pvalue": summ["pval"],
         "ci_low": summ["ci_low"],
         "ci_high": summ["ci_high"],
         "q": summ["q"],
-        "qp": summ["qp"],
+        "q_pvalue": summ["qp"],
         "tau2": summ["tau2"],
         "i2": summ["i2"],
         "h2": summ["h2"],
@@ -199,7 +198,31 @@ def _leave_one_out_parts(fit, what: str = "Leave-one-out"):
 
 
 # --------------------------------------------------------------------------- public API
-def leave_one_out(fit) -> pd.DataFrame:
+@dataclass(frozen=True, repr=False)
+class LeaveOneOutResult(TableResult):
+    """:func:`leave_one_out`: one row per omitted study (reads like its ``table``)."""
+
+    table: pd.DataFrame
+    _title: str = field(default="Leave-one-out meta-analysis", repr=False)
+
+
+@dataclass(frozen=True, repr=False)
+class CumulativeResult(TableResult):
+    """:func:`cumulative`: one row per step, the last the full model (reads like ``table``)."""
+
+    table: pd.DataFrame
+    _title: str = field(default="Cumulative meta-analysis", repr=False)
+
+
+@dataclass(frozen=True, repr=False)
+class BaujatResult(TableResult):
+    """:func:`baujat`: the Baujat coordinates ``x`` and ``y`` per study (reads like ``table``)."""
+
+    table: pd.DataFrame
+    _title: str = field(default="Baujat plot coordinates", repr=False)
+
+
+def leave_one_out(fit) -> LeaveOneOutResult:
     """Leave-one-out meta-analysis: refit the model once without each study.
 
     Parameters
@@ -210,11 +233,11 @@ def leave_one_out(fit) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame
-        One row per omitted study (index: study label) with columns ``estimate``, ``se``,
-        ``zval`` (``tval`` for ``test="knha"``/``"adhoc"``), ``pval``, ``ci_low``, ``ci_high``,
-        ``q`` (Cochran's Q of the remaining studies), ``qp`` (its p-value), ``tau2``, ``i2``,
-        ``h2`` and ``k`` (studies in the refit).
+    LeaveOneOutResult
+        Reads like a DataFrame (its ``table``): one row per omitted study (index: study label) with columns ``estimate``, ``se``,
+        ``statistic`` (z, or t for ``test="knha"``/``"adhoc"``; metafor's ``zval``/``tval``),
+        ``pvalue``, ``ci_low``, ``ci_high``, ``q`` (Cochran's Q of the remaining studies),
+        ``q_pvalue`` (its p-value), ``tau2``, ``i2``, ``h2`` and ``k`` (studies in the refit).
 
     Notes
     -----
@@ -234,13 +257,13 @@ def leave_one_out(fit) -> pd.DataFrame:
     >>> vi = [0.33, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07, 0.01, 0.53]
     >>> loo = leave_one_out(random_effects(yi, vi, method="REML"))
     >>> loo.shape[0], list(loo.columns[:3])
-    (12, ['estimate', 'se', 'zval'])
+    (12, ['estimate', 'se', 'statistic'])
     """
     parts = _leave_one_out_parts(fit)
-    return _table(parts[-1], parts[5], parts[3])
+    return LeaveOneOutResult(_table(parts[-1], parts[5], parts[3]))
 
 
-def cumulative(fit, order=None) -> pd.DataFrame:
+def cumulative(fit, order=None) -> CumulativeResult:
     """Cumulative meta-analysis: add the studies one at a time in a given order.
 
     Parameters
@@ -254,8 +277,8 @@ def cumulative(fit, order=None) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame
-        One row per step (index: label of the study added at that step) with the columns of
+    CumulativeResult
+        Reads like a DataFrame (its ``table``): one row per step (index: label of the study added at that step) with the columns of
         :func:`leave_one_out` plus ``position`` (0-based index of the added study in the data).
         The last row is the full model.
 
@@ -300,7 +323,7 @@ def cumulative(fit, order=None) -> pd.DataFrame:
     summ = _summaries(bf, yi, vi, mask, method, test, level)
     out = _table(summ, [labels[i] for i in idx], test)
     out["position"] = idx
-    return out
+    return CumulativeResult(out)
 
 
 @dataclass(frozen=True)
@@ -547,7 +570,7 @@ def _influence_metareg(fit) -> InfluenceResult:
                            qe=float(fit.qe))  # fmt: skip
 
 
-def baujat(fit) -> pd.DataFrame:
+def baujat(fit) -> BaujatResult:
     """Coordinates of the Baujat plot (contribution to heterogeneity vs influence).
 
     Parameters
@@ -557,8 +580,8 @@ def baujat(fit) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame
-        Index: study labels; ``x`` = squared Pearson residual ``(y_i - mu)^2 / (v_i + tau2)``
+    BaujatResult
+        Reads like a DataFrame (its ``table``). Index: study labels; ``x`` = squared Pearson residual ``(y_i - mu)^2 / (v_i + tau2)``
         (for EE models: the study's contribution to Cochran's Q), ``y`` = influence on the
         overall result ``(mu - mu_(-i))^2 / Var(mu_(-i))``.
 
@@ -589,4 +612,4 @@ def baujat(fit) -> pd.DataFrame:
     tau2_f = float(bfull.tau2[0])
     x = (yi - mu) ** 2 / (tau2_f + vi)
     y = (loo["estimate"] - mu) ** 2 / loo["vb"]
-    return pd.DataFrame({"x": x, "y": y}, index=pd.Index(labels, name="study"))
+    return BaujatResult(pd.DataFrame({"x": x, "y": y}, index=pd.Index(labels, name="study")))

@@ -23,11 +23,15 @@ meta-analysis likelihood; validated against metafor 3.8-1 in ``tests/test_meta_f
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["fit_statistics", "FitStatsMixin"]
+from jdmstats.results import TableResult
+
+__all__ = ["fit_statistics", "FitStatistics", "FitStatsMixin"]
 
 _ROWS = ("ll", "dev", "AIC", "BIC", "AICc")
 
@@ -48,7 +52,16 @@ def _parms(p: int, method: str) -> int:
     return p + (0 if method == "EE" else 1)
 
 
-def fit_statistics(fit) -> pd.DataFrame:
+@dataclass(frozen=True, repr=False)
+class FitStatistics(TableResult):
+    """:func:`fit_statistics`: rows ``ll``, ``dev``, ``AIC``, ``BIC``, ``AICc``, columns ``ML``
+    and ``REML`` (reads like its ``table``)."""
+
+    table: pd.DataFrame
+    _title: str = field(default="Fit statistics (metafor fitstats)", repr=False)
+
+
+def fit_statistics(fit) -> FitStatistics:
     """metafor's ``fit.stats``: log-likelihood, deviance, AIC, BIC and AICc under ML and REML.
 
     Parameters
@@ -57,8 +70,8 @@ def fit_statistics(fit) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame
-        Rows ``ll``, ``dev``, ``AIC``, ``BIC``, ``AICc``; columns ``ML`` and ``REML``.  NaN when
+    FitStatistics
+        Reads like a DataFrame (its ``table``): rows ``ll``, ``dev``, ``AIC``, ``BIC``, ``AICc``; columns ``ML`` and ``REML``.  NaN when
         tau^2 is undefined (k = 1).
 
     Examples
@@ -97,7 +110,7 @@ def fit_statistics(fit) -> pd.DataFrame:
     table = pd.DataFrame({"ML": ml, "REML": reml}, index=list(_ROWS), dtype=float)
     if not np.isfinite(tau2):
         table[:] = np.nan
-    return table
+    return FitStatistics(table)
 
 
 class FitStatsMixin:
