@@ -107,8 +107,10 @@ def test_missing_tables_leave_sentences_out():
 
 def test_markdown_to_html():
     out = report.markdown_html("# Data\n\nSome `code` and **bold**.\n\n- one\n- two\n")
-    assert "<h3>Data</h3>" in out and "<code>code</code>" in out and "<b>bold</b>" in out
-    assert "<ul><li>one</li><li>two</li></ul>" in out
+    assert "<h3>Data</h3>" in out and "<code>code</code>" in out and "<strong>bold</strong>" in out
+    assert "<ul>\n<li>one</li>\n<li>two</li>\n</ul>" in out
+    # raw HTML in a data README is shown as text, never executed in the page
+    assert "&lt;script&gt;" in report.markdown_html("a <script>alert(1)</script> b")
 
 
 def test_report_without_results_says_what_to_run(tmp_path):

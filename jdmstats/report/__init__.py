@@ -31,7 +31,6 @@ import base64
 import html
 import io
 import os
-import re
 import tempfile
 from pathlib import Path
 
@@ -184,81 +183,40 @@ def figure_html(path: Path, caption: str) -> str:
 
 
 def markdown_html(md: str) -> str:
-    """Minimal Markdown (headings, lists, paragraphs, code, bold, links, pipe tables) to HTML.
+    """Markdown (CommonMark with pipe tables) to HTML, rendered by markdown-it-py.
+
+    Raw HTML in the text is escaped, not passed through; headings move down two levels (the
+    page's own ``h1``/``h2`` frame them), and tables get the page's ``md`` class.
 
     Examples
     --------
     >>> print(markdown_html("| a | b |\\n|---|---|\\n| `x` | 2 |"))
-    <table class="md"><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td><code>x</code></td><td>2</td></tr></tbody></table>
+    <table class="md">
+    <thead>
+    <tr>
+    <th>a</th>
+    <th>b</th>
+    </tr>
+    </thead>
+    <tbody>
+    <tr>
+    <td><code>x</code></td>
+    <td>2</td>
+    </tr>
+    </tbody>
+    </table>
+    <BLANKLINE>
     """
+    from markdown_it import MarkdownIt
 
-    def inline(s: str) -> str:
-        s = html.escape(s)
-        s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
-        s = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", s)
-        s = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r'<a href="\2">\1</a>', s)
-        return s
-
-    out, para, items, in_code = [], [], [], False
-    code: list[str] = []
-    rows: list[str] = []
-
-    def cells(line: str) -> list[str]:
-        return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
-
-    def flush():
-        if rows:
-            head, body = cells(rows[0]), rows[1:]
-            if body and re.fullmatch(r"[\s|:-]+", body[0]):
-                body = body[1:]
-            out.append('<table class="md"><thead><tr>'
-                       + "".join(f"<th>{inline(c)}</th>" for c in head) + "</tr></thead><tbody>"
-                       + "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in cells(r))
-                                 + "</tr>" for r in body) + "</tbody></table>")  # fmt: skip
-            rows.clear()
-        if para:
-            out.append(f"<p>{inline(' '.join(para))}</p>")
-            para.clear()
-        if items:
-            out.append("<ul>" + "".join(f"<li>{inline(i)}</li>" for i in items) + "</ul>")
-            items.clear()
-
-    for line in md.splitlines():
-        if line.startswith("```"):
-            if in_code:
-                out.append(f"<pre>{html.escape(chr(10).join(code))}</pre>")
-                code.clear()
-            else:
-                flush()
-            in_code = not in_code
-            continue
-        if in_code:
-            code.append(line)
-            continue
-        if line.lstrip().startswith("|"):
-            if not rows:
-                flush()
-            rows.append(line)
-            continue
-        if rows:
-            flush()
-        m = re.match(r"^(#{1,6})\s+(.*)", line)
-        if m:
-            flush()
-            level = min(len(m.group(1)) + 2, 6)
-            out.append(f"<h{level}>{inline(m.group(2))}</h{level}>")
-        elif re.match(r"^\s*([-*]|\d+\.)\s+", line):
-            if para:
-                flush()
-            items.append(re.sub(r"^\s*([-*]|\d+\.)\s+", "", line))
-        elif not line.strip():
-            flush()
-        elif items and line.startswith("  "):
-            items[-1] += " " + line.strip()
-        else:
-            para.append(line.strip())
-    flush()
-    return "\n".join(out)
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = parser.parse(md)
+    for tok in tokens:
+        if tok.type in ("heading_open", "heading_close"):
+            tok.tag = f"h{min(int(tok.tag[1]) + 2, 6)}"
+        elif tok.type == "table_open":
+            tok.attrSet("class", "md")
+    return parser.renderer.render(tokens, parser.options, {})
 
 
 # --------------------------------------------------------------------------------------------
