@@ -9,7 +9,9 @@ metareg                    meta-regression (QM, QE, R², knha F-test, predict)
 permutation_test           permutest: vectorised, seeded
 proportion                 pooled proportion: inverse-variance (logit/arcsine/FT/raw) or GLMM
 binomial_glmm              rma.glmm(measure="PLO"): binomial-normal model, adaptive GH quadrature
-escalc                     effect sizes: PR, PLO, PAS, PFT, OR, RD, MD, SMD, ZCOR
+escalc                     effect sizes: PR, PLO, PAS, PFT, OR, RR, RD, AS, PETO, YUQ, YUY,
+                           IRR, IRD, MD, SMD, ROM, ZCOR
+mantel_haenszel, peto      rma.mh (OR, RR, RD, IRR, IRD; CMH, Breslow-Day, Tarone), rma.peto
 clopper_pearson, wilson    per-study confidence intervals for proportions
 median_to_mean             medians with IQR/range → means and SDs (Wan 2014, Luo 2018, Shi 2020)
 leave_one_out, influence   leave1out, influence.rma.uni
@@ -71,6 +73,9 @@ _EXPORTS = {
     "anova": "fitstats",
     "fit_statistics": "fitstats",
     "LRTResult": "fitstats",
+    "mantel_haenszel": "mh",
+    "peto": "mh",
+    "MHResult": "mh",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,105 @@
+# Reference values for the metafor extensions of jdmstats.meta (issue #20):
+#   escalc   RR, OR, RD, AS, PETO, YUQ, YUY (2x2), IRR, IRD (rates), ROM, with add/to/drop00
+#   rma.mh   Mantel-Haenszel OR, RR, RD, IRR, IRD (with CMH, Breslow-Day, Tarone)
+#   rma.peto Peto's method
+#   rma.uni  test = "t"; tau2 estimators HS, HSk, GENQ (with weights), PMM, DLIT, SJIT
+#   confint  type = "PL" (profile likelihood) for ML and REML
+#   fsn, tes fail-safe N and the test of excess significance
+# Run from the repository root:
+#     Rscript tests/reference/metafor_ext.R
+# Writes tests/reference/metafor_ext.json (17 significant digits) next to this script.
+#
+# Convergence controls: rma.uni iterative estimators use `threshold` (Fisher scoring, DLIT, SJIT)
+# and `tol` (uniroot: PM, PMM); both are set tight below, with maxiter = 10000.  confint uses
+# `tol` (uniroot of the Q-profile / profile likelihood).
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
+                                                  value = TRUE))), "_setup.R"))
+out <- reference_path("metafor_ext.json")
+ctrl <- list(threshold = 1e-13, tol = 1e-13, maxiter = 10000)
+num <- function(x) if (is.null(x)) NA_real_ else as.numeric(x)
+
+# ---------------------------------------------------------------- data
+bcg <- dat.bcg
+yus <- dat.yusuf1985[dat.yusuf1985$table == "9" & !is.na(dat.yusuf1985$ai), ]
+yus$bi <- yus$n1i - yus$ai
+yus$di <- yus$n2i - yus$ci
+hart <- dat.hart1999
+hart0 <- hart
+hart0$x1i[1] <- 0L                   # a single zero cell
+hart0$x1i[2] <- 0L; hart0$x2i[2] <- 0L  # a double zero
+curtis <- dat.curtis1998
+
+tables <- list(
+  bcg = list(ai = bcg$tpos, bi = bcg$tneg, ci = bcg$cpos, di = bcg$cneg),
+  yusuf9 = list(ai = yus$ai, bi = yus$bi, ci = yus$ci, di = yus$di)
+)
+rates <- list(
+  hart = list(x1i = hart$x1i, t1i = hart$t1i, x2i = hart$x2i, t2i = hart$t2i),
+  hart0 = list(x1i = hart0$x1i, t1i = hart0$t1i, x2i = hart0$x2i, t2i = hart0$t2i)
+)
+means <- list(curtis = list(m1i = curtis$m1i, sd1i = curtis$sd1i, n1i = curtis$n1i,
+                            m2i = curtis$m2i, sd2i = curtis$sd2i, n2i = curtis$n2i))
+
+# ---------------------------------------------------------------- escalc
+es_rows <- list()
+es_add <- function(dataset, measure, opts, es) {
+  es_rows[[length(es_rows) + 1]] <<- c(list(dataset = dataset, measure = measure),
+                                       opts, list(yi = num(es$yi), vi = num(es$vi)))
+}
+cc_opts <- list(list(), list(drop00 = TRUE), list(to = "all"), list(to = "if0all"),
+                list(add = 1), list(to = "none", add = 0))
+for (d in names(tables)) for (m in c("OR", "RR", "RD", "AS", "PETO", "YUQ", "YUY")) {
+  for (o in cc_opts) {
+    if (d == "yusuf9" && identical(o$to, "none") && m != "RD" && m != "AS") next
+    es <- do.call(escalc, c(list(measure = m), tables[[d]], o))
+    es_add(d, m, o, es)
+  }
+}
+for (d in names(tables)) for (vt in c("UB", "AV")) {
+  es_add(d, "RD", list(vtype = vt, drop00 = TRUE),
+         do.call(escalc, c(list(measure = "RD", vtype = vt, drop00 = TRUE), tables[[d]])))
+}
+for (d in names(rates)) for (m in c("IRR", "IRD")) for (o in cc_opts[1:5]) {
+  es_add(d, m, o, do.call(escalc, c(list(measure = m), rates[[d]], o)))
+}
+for (vt in c("LS", "HO", "AV", "AVHO")) {
+  es_add("curtis", "ROM", list(vtype = vt),
+         do.call(escalc, c(list(measure = "ROM", vtype = vt), means$curtis)))
+}
+
+# ---------------------------------------------------------------- Mantel-Haenszel, Peto
+mh_fields <- function(r) {
+  f <- list(estimate = num(r$beta), se = num(r$se), zval = num(r$zval), pval = num(r$pval),
+            ci_low = num(r$ci.lb), ci_high = num(r$ci.ub), q = num(r$QE), q_pvalue = num(r$QEp),
+            i2 = num(r$I2), h2 = num(r$H2), k = num(r$k), k_yi = num(r$k.yi))
+  for (nm in c("CO", "COp", "MH", "MHp", "BD", "BDp", "TA", "TAp", "k.pos"))
+    f[[gsub(".", "_", nm, fixed = TRUE)]] <- num(r[[nm]])
+  f
+}
+mh_rows <- list()
+for (d in names(tables)) for (m in c("OR", "RR", "RD")) for (cor in c(TRUE, FALSE)) {
+  for (o in list(list(), list(drop00 = FALSE), list(to = "all"), list(add = 0))) {
+    r <- suppressWarnings(do.call(rma.mh, c(list(measure = m, correct = cor), tables[[d]], o)))
+    mh_rows[[length(mh_rows) + 1]] <- c(list(dataset = d, measure = m, correct = cor), o,
+                                        mh_fields(r))
+  }
+}
+for (d in names(rates)) for (m in c("IRR", "IRD")) for (cor in c(TRUE, FALSE)) {
+  r <- suppressWarnings(do.call(rma.mh, c(list(measure = m, correct = cor), rates[[d]])))
+  mh_rows[[length(mh_rows) + 1]] <- c(list(dataset = d, measure = m, correct = cor),
+                                      mh_fields(r))
+}
+peto_rows <- list()
+for (d in names(tables)) {
+  for (o in list(list(), list(drop00 = FALSE), list(level = 90))) {
+    r <- suppressWarnings(do.call(rma.peto, c(tables[[d]], o)))
+    peto_rows[[length(peto_rows) + 1]] <- c(list(dataset = d), o, mh_fields(r))
+  }
+}
+
+# ---------------------------------------------------------------- output
+res <- list(metafor_version = as.character(packageVersion("metafor")),
+            control = ctrl,
+            data = list(tables = tables, rates = rates, means = means),
+            escalc = es_rows, mh = mh_rows, peto = peto_rows)
+write_json(res, out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")

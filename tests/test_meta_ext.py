@@ -1,0 +1,176 @@
+"""Tests of the metafor extensions of jdmstats.meta (issue #20): further escalc measures,
+Mantel-Haenszel and Peto pooling, test="t", further tau^2 estimators, profile-likelihood CIs,
+fail-safe N / excess significance and edge-case flags.
+
+Reference values come from tests/reference/metafor_ext.json, written by
+tests/reference/metafor_ext.R (metafor 3.8-1); no R is needed to run these tests.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jdmstats import meta
+
+REF = json.loads((Path(__file__).parent / "reference" / "metafor_ext.json").read_text())
+RTOL, ATOL = 1e-6, 1e-10
+DATA = REF["data"]
+
+
+def _num(x):
+    if isinstance(x, (list, tuple)):
+        return np.array([_num(v) for v in x], dtype=float)
+    return np.nan if x is None or x == "NA" else float(x)
+
+
+def close(actual, expected, rtol=RTOL, atol=ATOL):
+    np.testing.assert_allclose(
+        np.asarray(actual, float), _num(expected), rtol=rtol, atol=atol, equal_nan=True
+    )
+
+
+def _opts(row, keys=("add", "to", "drop00", "vtype", "level")):
+    return {k: row[k] for k in keys if k in row}
+
+
+def _source(name):
+    for group in ("tables", "rates", "means"):
+        if name in DATA[group]:
+            return {k: np.asarray(v, float) for k, v in DATA[group][name].items()}
+    raise KeyError(name)
+
+
+def _id(row, keys):
+    return (
+        "-".join(str(row.get(k)) for k in keys)
+        + "-"
+        + "-".join(f"{k}={row[k]}" for k in ("add", "to", "drop00", "vtype", "level") if k in row)
+    )
+
+
+# --------------------------------------------------------------------------- 1. escalc
+ES = REF["escalc"]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", ES, ids=[_id(r, ("dataset", "measure")) for r in ES])
+def test_escalc_matches_metafor(row):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        es = meta.escalc(row["measure"], **_source(row["dataset"]), **_opts(row))
+    close(es.yi, row["yi"])
+    close(es.vi, row["vi"])
+
+
+def test_escalc_zero_cells_recorded():
+    t = _source("yusuf9")
+    es = meta.escalc("RR", **t)
+    zero = (t["ai"] == 0) | (t["bi"] == 0) | (t["ci"] == 0) | (t["di"] == 0)
+    np.testing.assert_array_equal(es.cc_applied, zero)
+    np.testing.assert_array_equal(es.ni, t["ai"] + t["bi"] + t["ci"] + t["di"])
+    dropped = meta.escalc("RR", **t, drop00=True)
+    dz = ((t["ai"] == 0) & (t["ci"] == 0)) | ((t["bi"] == 0) & (t["di"] == 0))
+    np.testing.assert_array_equal(dropped.dropped, dz)
+    assert np.isnan(dropped.yi[dz]).all() and not dropped.cc_applied[dz].any()
+
+
+def test_escalc_infinite_values_become_nan_with_warning():
+    with pytest.warns(UserWarning, match="Inf"):
+        es = meta.escalc("OR", ai=[0, 3], bi=[10, 7], ci=[2, 4], di=[8, 6], to="none")
+    assert np.isnan(es.yi[0]) and np.isfinite(es.yi[1])
+
+
+@pytest.mark.parametrize(
+    ("measure", "kwargs", "match"),
+    [
+        ("IRR", {"x1i": [1, -1], "x2i": [2, 2], "t1i": [5, 5], "t2i": [5, 5]}, "negative"),
+        ("IRR", {"x1i": [1, 1], "x2i": [2, 2], "t1i": [5, 0], "t2i": [5, 5]}, "person-time"),
+        ("IRR", {"x1i": [1, 1], "x2i": [2, 2], "t1i": [5, 5]}, "'t2i' is required"),
+        (
+            "ROM",
+            {
+                "m1i": [1, -2],
+                "m2i": [2, 2],
+                "sd1i": [1, 1],
+                "sd2i": [1, 1],
+                "n1i": [5, 5],
+                "n2i": [5, 5],
+            },
+            "same sign",
+        ),  # fmt: skip
+        ("RR", {"ai": [1], "bi": [2], "ci": [3], "di": [4], "vtype": "UB"}, "vtype"),
+    ],
+)
+def test_escalc_bad_input(measure, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        meta.escalc(measure, **kwargs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(*[st.integers(0, 30)] * 4), min_size=1, max_size=8))
+def test_escalc_group_swap_flips_sign(cells):
+    a, b, c, d = (np.array(x, float) + 1 for x in zip(*cells, strict=True))
+    for m in ("OR", "RR", "RD", "AS", "PETO", "YUQ", "YUY"):
+        e1 = meta.escalc(m, ai=a, bi=b, ci=c, di=d)
+        e2 = meta.escalc(m, ai=c, bi=d, ci=a, di=b)
+        np.testing.assert_allclose(e1.yi, -e2.yi, atol=1e-12)
+        np.testing.assert_allclose(e1.vi, e2.vi, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- 2. MH / Peto
+MH = REF["mh"]
+_MH_FIELDS = {
+    "estimate": "estimate", "se": "se", "zval": "statistic", "pval": "pvalue",
+    "ci_low": "ci_low", "ci_high": "ci_high", "q": "q", "q_pvalue": "q_pvalue", "i2": "i2",
+    "h2": "h2", "k": "k", "k_yi": "k_yi",
+}  # fmt: skip
+_MH_TESTS = {"CO": "cochran", "COp": "cochran_pvalue", "MH": "cmh", "MHp": "cmh_pvalue",
+             "BD": "breslow_day", "BDp": "breslow_day_pvalue", "TA": "tarone",
+             "TAp": "tarone_pvalue"}  # fmt: skip
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", MH, ids=[_id(r, ("dataset", "measure", "correct")) for r in MH])
+def test_mantel_haenszel_matches_metafor(row):
+    res = meta.mantel_haenszel(**_source(row["dataset"]), measure=row["measure"],
+                               correct=row["correct"], **_opts(row))  # fmt: skip
+    for r_name, name in _MH_FIELDS.items():
+        close(getattr(res, name), row[r_name])
+    for r_name, name in _MH_TESTS.items():
+        if row[r_name] is not None:
+            close(getattr(res, name), row[r_name])
+    if row["measure"] == "OR":
+        assert res.k_pos == row["k_pos"]
+
+
+PETO = REF["peto"]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", PETO, ids=[_id(r, ("dataset",)) for r in PETO])
+def test_peto_matches_metafor(row):
+    res = meta.peto(**_source(row["dataset"]), **_opts(row))
+    for r_name, name in _MH_FIELDS.items():
+        close(getattr(res, name), row[r_name])
+    assert res.k_pos == row["k_pos"]
+
+
+def test_mh_result_rendering_and_errors():
+    t = _source("bcg")
+    res = meta.mantel_haenszel(**t)
+    assert "Breslow-Day" in repr(res) and res.summary().shape[0] == 1
+    assert res.estimate_exp[0] == pytest.approx(np.exp(res.estimate))
+    assert "|" in res.to_markdown()
+    with pytest.raises(ValueError, match="accepted"):
+        meta.mantel_haenszel(**t, measure="SMD")
+    with pytest.raises(ValueError, match="not on the log scale"):
+        _ = meta.mantel_haenszel(**t, measure="RD").estimate_exp
+    with pytest.raises(ValueError, match="never occurred"):
+        meta.peto(ai=[0, 0], bi=[5, 5], ci=[0, 0], di=[5, 6])
