@@ -174,3 +174,105 @@ def test_mh_result_rendering_and_errors():
         _ = meta.mantel_haenszel(**t, measure="RD").estimate_exp
     with pytest.raises(ValueError, match="never occurred"):
         meta.peto(ai=[0, 0], bi=[5, 5], ci=[0, 0], di=[5, 6])
+
+
+# --------------------------------------------------------------------------- 3./4. rma.uni
+UNI = REF["uni"]
+_UNI_FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high",
+               "tau2", "se_tau2", "i2", "h2", "q", "q_pvalue", "weights")  # fmt: skip
+
+
+def _uni_data(name):
+    d = REF["uni_data"][name]
+    return np.asarray(d["yi"], float), np.asarray(d["vi"], float)
+
+
+def _method_kwargs(method, vi):
+    if method == "GENQ":
+        return {"method": "GENQ", "weights": 1 / np.sqrt(vi)}
+    if method == "GENQ_ivw":
+        return {"method": "GENQ", "weights": 1 / vi}
+    return {"method": method}
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", UNI, ids=[_id(r, ("dataset", "method", "test")) for r in UNI])
+def test_random_effects_new_estimators_and_t_match_metafor(row):
+    yi, vi = _uni_data(row["dataset"])
+    kw = _method_kwargs(row["method"], vi)
+    if "error" in row:  # metafor stops: "Iterative DL estimator did not converge."
+        assert row["method"] == "DLIT"
+        with pytest.warns(RuntimeWarning, match="did not converge"):
+            fit = meta.random_effects(yi, vi, test=row["test"], **kw)
+        assert fit.fallback == "DL"
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = meta.random_effects(yi, vi, test=row["test"], **kw)
+    for f in _UNI_FIELDS:
+        close(getattr(fit, f), row[f])
+    if "tau2_ci_low" in row:
+        close(fit.tau2_ci_low, row["tau2_ci_low"])
+        close(fit.tau2_ci_high, row["tau2_ci_high"])
+    assert fit.df == (None if row["test"] == "z" else row["k"] - 1)
+
+
+REG = REF["metareg"]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", REG, ids=[_id(r, ("method", "test")) for r in REG])
+def test_metareg_new_estimators_and_t_match_metafor(row):
+    import pandas as pd
+
+    d = REF["reg_data"]
+    mods = pd.DataFrame({"ablat": d["ablat"], "year": d["year"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = meta.metareg(d["yi"], d["vi"], mods, method=row["method"], test=row["test"])
+    close(reg.coef["estimate"], row["coef"])
+    for f in ("se", "statistic", "pvalue", "ci_low", "ci_high"):
+        close(reg.coef[f], row[f])
+    for f in ("qm", "qm_pvalue", "qe", "tau2", "se_tau2", "r2", "i2", "h2"):
+        close(getattr(reg, f), row[f])
+
+
+def test_t_differs_from_knha_and_z():
+    yi, vi = _uni_data("bcg_RR")
+    z, t, kh = (meta.random_effects(yi, vi, test=s) for s in ("z", "t", "knha"))
+    assert z.se == t.se != kh.se
+    assert t.ci_high - t.ci_low > z.ci_high - z.ci_low
+    assert t.s2w == 1.0
+
+
+def test_genq_needs_weights_and_method_names_are_metafors():
+    yi, vi = _uni_data("bcg_RR")
+    with pytest.raises(ValueError, match="weights"):
+        meta.random_effects(yi, vi, method="GENQ")
+    with pytest.raises(ValueError, match="weights"):
+        meta.random_effects(yi, vi, method="DL", weights=np.ones(3))
+    assert meta.random_effects(yi, vi, method="hsk").method == "HSk"
+    with pytest.raises(ValueError, match="accepted"):
+        meta.random_effects(yi, vi, method="GENQM")
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.floats(-2, 2), st.floats(0.01, 1)), min_size=3, max_size=12))
+def test_genq_with_inverse_variance_weights_is_dl(data):
+    yi, vi = (np.array(x) for x in zip(*data, strict=True))
+    dl = meta.random_effects(yi, vi, method="DL")
+    gq = meta.random_effects(yi, vi, method="GENQ", weights=1 / vi)
+    np.testing.assert_allclose(gq.tau2, dl.tau2, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["HS", "HSk", "PMM", "DLIT", "SJIT"])
+def test_batch_equals_single_fits_new_estimators(method):
+    from jdmstats.meta._solver import fit_batch
+
+    yi, vi = _uni_data("molloy_ZCOR")
+    k = yi.size
+    batch = fit_batch(yi, vi, mask=~np.eye(k, dtype=bool), method=method)
+    for i in range(k):
+        one = fit_batch(np.delete(yi, i), np.delete(vi, i), method=method)
+        np.testing.assert_allclose(batch.tau2[i], one.tau2[0], rtol=1e-8, atol=1e-14)
+        np.testing.assert_allclose(batch.se_tau2[i], one.se_tau2[0], rtol=1e-8)

@@ -328,10 +328,13 @@ def metareg(
         Moderators.  Non-numeric columns (object, string, category, bool) are dummy-coded
         with the first level (category order, else sorted) as reference, columns named
         ``"col[level]"``.
-    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB"}
-        Estimator of the residual tau^2.
-    test : {"z", "knha", "adhoc"}
-        z/chi^2 tests, or Hartung-Knapp t/F tests on ``k - p`` df (metafor ``test="knha"``).
+    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB", "HS", "HSk", "PMM", \
+"DLIT", "SJIT"}
+        Estimator of the residual tau^2 (metafor names; GENQ, which needs user weights, is
+        available in :func:`~jdmstats.meta.random_effects` only).
+    test : {"z", "t", "knha", "adhoc"}
+        z/chi^2 tests; t/F tests on ``k - p`` df without (``"t"``) or with the Hartung-Knapp
+        variance adjustment (metafor ``test="t"``, ``"knha"``).
     level : float
         Confidence level.
     intercept : bool
@@ -579,7 +582,7 @@ def permutation_test(
             sl = slice(s, min(n, s + batch_size))
             fit = fit_batch(Y[sl], V[sl], X=X, method=reg.method, control=reg.control or None)
             s2w = np.ones(fit.rss.shape)
-            if reg.test != "z":
+            if reg.test in ("knha", "adhoc"):  # test="t": no variance adjustment
                 s2w = np.where(fit.rss <= np.finfo(float).eps, 0.0, fit.rss / (k - p))
                 if reg.test == "adhoc":
                     s2w = np.maximum(s2w, 1.0)

@@ -12,18 +12,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jdmstats.meta._results import ResultMixin
-from jdmstats.meta._solver import METHODS, fit_batch, solve_q
+from jdmstats.meta._solver import _METHODS_UPPER, ALL_METHODS, fit_batch, solve_q
 from jdmstats.meta.fitstats import FitStatsMixin
 
-TESTS = ("z", "knha", "adhoc")
+TESTS = ("z", "t", "knha", "adhoc")
 
 
 def _check_method_test(method: str, test: str) -> str:
     """The tau^2 estimator in upper case (``FE`` read as ``EE``); a clear error for an unknown
     estimator or test."""
-    method = str(method).upper()
-    if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}; accepted: {', '.join(METHODS)}.")
+    method = _METHODS_UPPER.get(str(method).upper(), str(method).upper())  # "HSk" keeps its case
+    if method not in ALL_METHODS:
+        raise ValueError(f"Unknown method {method!r}; accepted: {', '.join(ALL_METHODS)}.")
     if test not in TESTS:
         raise ValueError(f"Unknown test {test!r}; accepted: {', '.join(TESTS)}.")
     return "EE" if method == "FE" else method
@@ -89,8 +89,8 @@ def _pvalue(stat, test, df):
 
 
 def _knha_scale(rss, k, p, test):
-    """metafor's s^2 for Hartung-Knapp (0 if RSS <= eps; >= 1 for ``adhoc``)."""
-    if test == "z":
+    """metafor's s^2 for Hartung-Knapp (0 if RSS <= eps; >= 1 for ``adhoc``; 1 for z and t)."""
+    if test in ("z", "t"):
         return 1.0
     s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
     if test == "adhoc":
@@ -119,7 +119,7 @@ class RMAResult(ResultMixin, FitStatsMixin):
     """Result of :func:`random_effects` (fields mirror metafor's ``rma.uni`` object).
 
     ``i2`` is in percent (as metafor); ``weights`` are percentages summing to 100.
-    ``df`` is ``k - 1`` for ``test="knha"``/``"adhoc"`` and None for ``"z"``.
+    ``df`` is ``k - 1`` for ``test="t"``/``"knha"``/``"adhoc"`` and None for ``"z"``.
     """
 
     yi: np.ndarray
@@ -230,6 +230,7 @@ def random_effects(
     labels=None,
     knha_adhoc: bool = False,
     control: dict | None = None,
+    weights=None,
 ) -> RMAResult:
     """Random-effects (or equal-effects) meta-analysis, as ``metafor::rma.uni``.
 
@@ -237,12 +238,14 @@ def random_effects(
     ----------
     yi, vi : array_like
         Effect sizes and sampling variances (``vi > 0``).
-    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB"}
-        Estimator of tau^2 (metafor names).
-    test : {"z", "knha", "adhoc"}
-        Wald z-test, Hartung-Knapp(-Sidik-Jonkman) t-test on k - 1 df with metafor's s^2
-        scaling, or ``"adhoc"``: Hartung-Knapp never narrower than the Wald interval
-        (s^2 floored at 1, metafor ``test="adhoc"``).
+    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB", "HS", "HSk", "GENQ", \
+"PMM", "DLIT", "SJIT"}
+        Estimator of tau^2 (metafor names; GENQ needs ``weights``).
+    test : {"z", "t", "knha", "adhoc"}
+        Wald z-test; ``"t"``: the same statistic against t(k - 1), no variance adjustment
+        (metafor ``test="t"``); Hartung-Knapp(-Sidik-Jonkman) t-test on k - 1 df with
+        metafor's s^2 scaling, or ``"adhoc"``: Hartung-Knapp never narrower than the Wald
+        interval (s^2 floored at 1, metafor ``test="adhoc"``).
     level : float
         Confidence level (0.95; 95 is accepted as well).
     labels : sequence of str, optional
@@ -251,6 +254,11 @@ def random_effects(
         Shortcut: with ``test="knha"``, use the ad hoc correction (same as ``test="adhoc"``).
     control : dict, optional
         Passed to the solver (``threshold``, ``maxiter``, ``stepadj``, ``tau2_init``).
+    weights : array_like, optional
+        User weights (metafor's ``weights``): the pooled estimate is ``sum(a y) / sum(a)``
+        with variance ``sum(a^2 (vi + tau2)) / sum(a)^2``; they are also the weights of the
+        GENQ estimator.  Hartung-Knapp still scales by the inverse-variance residuals, as
+        metafor.  Q, I^2 and H^2 are unaffected.
 
     Returns
     -------
@@ -273,6 +281,12 @@ def random_effects(
     significant digit (e.g. 0.0077122 vs 0.0077096 in the :mod:`jdmstats.meta` example); with
     ``control = list(threshold = 1e-13)`` metafor gives our values.
 
+    The estimators HS, HSk, GENQ (with ``weights``), PMM, DLIT and SJIT, ``test="t"`` and user
+    weights are validated against metafor 3.8-1 on 6 metadat datasets (z, t, knha; relative
+    1e-6, tests/reference/metafor_ext.json).  Where metafor's iterated DL oscillates and stops
+    with an error (e.g. dat.hackshaw1998), a RuntimeWarning is emitted and DL is used
+    (``fallback="DL"``).
+
     With k = 1 the pooled estimate is the single study (Wald CI from its own variance); tau^2,
     I^2, H^2 and Q are undefined and returned as NaN with a warning (metafor reports
     tau^2 = 0, I^2 = 0, H^2 = 1 there).
@@ -293,6 +307,14 @@ def random_effects(
     yi, vi, labs = _check_inputs(yi, vi, labels)
     k = yi.size
     nan = float("nan")
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float).ravel()
+        if weights.shape != yi.shape or not np.all(np.isfinite(weights) & (weights > 0)):
+            raise ValueError(
+                f"weights must be {k} finite positive values (one per study); got {weights!r}."
+            )
+    elif method == "GENQ":
+        raise ValueError("method='GENQ' needs user weights: pass weights=...")
 
     if k == 1:
         warnings.warn(
@@ -318,7 +340,7 @@ def random_effects(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = fit_batch(yi, vi, method=method, control=control)
+        fit = fit_batch(yi, vi, method=method, control=control, weights=weights)
     for w in caught:
         warnings.warn(w.message, w.category, stacklevel=2)
     p = 1
@@ -332,6 +354,9 @@ def random_effects(
         )
     s2w = _knha_scale(float(fit.rss[0]), k, p, test)
     se = float(np.sqrt(s2w * fit.vb[0, 0, 0]))
+    if weights is not None:  # metafor: weighted estimate with its sandwich variance
+        est = float(np.sum(weights * yi) / np.sum(weights))
+        se = float(np.sqrt(s2w * np.sum(weights**2 * (vi + tau2)) / np.sum(weights) ** 2))
     df = k - p if test != "z" else None
     crit = _crit(test, k - p, level)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -353,7 +378,7 @@ def random_effects(
         half = crit * np.sqrt(se**2 + tau2)
         pi_low, pi_high = est - half, est + half
         t_lo, t_hi = qprofile_ci(yi, vi, np.ones((k, 1)), level, tau2)
-    w = fit.weights[0]
+    w = fit.weights[0] if weights is None else weights
     fb = "DL" if fit.fallback[0] else None
     return RMAResult(
         yi=yi, vi=vi, labels=labs, method=method, test=test, level=level, k=k,

@@ -97,9 +97,84 @@ for (d in names(tables)) {
   }
 }
 
+# ---------------------------------------------------------------- rma.uni: test = "t", estimators
+uni_data <- list(
+  bcg_RR = escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg),
+  normand_MD = escalc("MD", m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i,
+                      n2i = n2i, data = dat.normand1999),
+  hackshaw_OR = dat.hackshaw1998,
+  raudenbush_SMD = dat.raudenbush1985,
+  pritz_PLO = escalc("PLO", xi = xi, ni = ni, data = dat.pritz1997),
+  molloy_ZCOR = escalc("ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
+)
+uni_data <- lapply(uni_data, function(d) list(yi = as.numeric(d$yi), vi = as.numeric(d$vi)))
+uni_fields <- function(r) {
+  pr <- predict(r)
+  list(k = r$k, estimate = num(r$beta), se = num(r$se), statistic = num(r$zval),
+       pvalue = num(r$pval), ci_low = num(r$ci.lb), ci_high = num(r$ci.ub),
+       pi_low = num(pr$pi.lb), pi_high = num(pr$pi.ub), tau2 = num(r$tau2),
+       se_tau2 = num(r$se.tau2), i2 = num(r$I2), h2 = num(r$H2), q = num(r$QE),
+       q_pvalue = num(r$QEp), weights = as.numeric(weights(r)))
+}
+uni_rows <- list()
+new_methods <- c("HS", "HSk", "PMM", "DLIT", "SJIT", "GENQ", "GENQ_ivw", "DL", "REML", "PM")
+for (d in names(uni_data)) for (m in new_methods) for (t in c("z", "t", "knha")) {
+  yi <- uni_data[[d]]$yi; vi <- uni_data[[d]]$vi
+  w <- NULL; meth <- m
+  if (m == "GENQ") w <- 1 / sqrt(vi)
+  if (m == "GENQ_ivw") { w <- 1 / vi; meth <- "GENQ" }
+  r <- tryCatch(if (is.null(w)) rma(yi, vi, method = meth, test = t, control = ctrl)
+                else rma(yi, vi, method = meth, test = t, weights = w, control = ctrl),
+                error = function(e) conditionMessage(e))
+  row <- list(dataset = d, method = m, test = t)
+  if (is.character(r) && m == "REML") {  # Fisher scoring cannot reach 1e-13 on normand: 1e-10
+    row$threshold <- 1e-10
+    r <- rma(yi, vi, method = meth, test = t, control = modifyList(ctrl, list(threshold = 1e-10)))
+  }
+  if (is.character(r) && m == "DLIT") {
+    # normand: tau2 ~ 346, an absolute change of 1e-13 is below double precision -> 1e-11;
+    # hackshaw: the iteration truly oscillates (0 <-> 0.017) and metafor stops with an error
+    r2 <- tryCatch(rma(yi, vi, method = meth, test = t,
+                       control = modifyList(ctrl, list(threshold = 1e-11))),
+                   error = function(e) conditionMessage(e))
+    if (!is.character(r2)) { r <- r2; row$threshold <- 1e-11 }
+  }
+  if (is.character(r)) {
+    row$error <- r
+  } else {
+    row <- c(row, uni_fields(r))
+    if (m != "GENQ_ivw" && m != "GENQ") {
+      ci <- confint(r, control = list(tol = 1e-13))$random
+      row$tau2_ci_low <- ci["tau^2", "ci.lb"]; row$tau2_ci_high <- ci["tau^2", "ci.ub"]
+    }
+  }
+  uni_rows[[length(uni_rows) + 1]] <- row
+}
+
+reg_rows <- list()
+bcg_es <- escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+reg_data <- list(yi = as.numeric(bcg_es$yi), vi = as.numeric(bcg_es$vi), ablat = bcg_es$ablat,
+                 year = bcg_es$year)
+for (m in c("HS", "HSk", "PMM", "DLIT", "SJIT", "DL", "REML")) for (t in c("z", "t", "knha")) {
+  r <- tryCatch(rma(yi, vi, mods = ~ ablat + year, data = reg_data, method = m, test = t,
+                    control = ctrl), error = function(e) conditionMessage(e))
+  row <- list(method = m, test = t)
+  if (is.character(r)) {
+    row$error <- r
+  } else {
+    row <- c(row, list(coef = num(r$beta), se = num(r$se), statistic = num(r$zval),
+                       pvalue = num(r$pval), ci_low = num(r$ci.lb), ci_high = num(r$ci.ub),
+                       qm = num(r$QM), qm_pvalue = num(r$QMp), qe = num(r$QE),
+                       tau2 = num(r$tau2), se_tau2 = num(r$se.tau2), r2 = num(r$R2),
+                       i2 = num(r$I2), h2 = num(r$H2)))
+  }
+  reg_rows[[length(reg_rows) + 1]] <- row
+}
+
 # ---------------------------------------------------------------- output
 res <- list(metafor_version = as.character(packageVersion("metafor")),
             control = ctrl,
             data = list(tables = tables, rates = rates, means = means),
-            escalc = es_rows, mh = mh_rows, peto = peto_rows)
+            escalc = es_rows, mh = mh_rows, peto = peto_rows,
+            uni_data = uni_data, uni = uni_rows, reg_data = reg_data, metareg = reg_rows)
 write_json(res, out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
