@@ -276,3 +276,59 @@ def test_batch_equals_single_fits_new_estimators(method):
         one = fit_batch(np.delete(yi, i), np.delete(vi, i), method=method)
         np.testing.assert_allclose(batch.tau2[i], one.tau2[0], rtol=1e-8, atol=1e-14)
         np.testing.assert_allclose(batch.se_tau2[i], one.se_tau2[0], rtol=1e-8)
+
+
+# --------------------------------------------------------------------------- 8. edge cases
+EDGE = REF["edge"]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("method", ["DL", "REML"])
+def test_qprofile_bound_beyond_search_limit_is_flagged(method):
+    ref = EDGE[f"wide_{method}"]
+    with pytest.warns(UserWarning, match="search limit"):
+        fit = meta.random_effects([0, 30, 60], [1, 1, 1], method=method)
+    close(fit.tau2, ref["tau2"])
+    close(fit.tau2_ci_low, ref["tau2_ci_low"])
+    close(fit.tau2_ci_high, ref["tau2_ci_high"])
+    assert fit.tau2_ci_signs == (ref["lb_sign"], ref["ub_sign"])
+    assert fit.tau2_ci_capped and fit.confint().attrs["tau2_ci_signs"] == ("", ">")
+
+
+def test_qprofile_not_flagged_normally():
+    yi, vi = _uni_data("bcg_RR")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = meta.random_effects(yi, vi)
+    assert fit.tau2_ci_signs == ("", "") and not fit.tau2_ci_capped
+
+
+@pytest.mark.reference
+def test_r2_undefined_when_tau2_numerically_zero_in_both_models():
+    lau = EDGE["lau"]
+    # metafor's R^2 here depends on the convergence control: it is noise
+    assert abs(lau["r2_default"] - lau["r2_tight"]) > 10
+    assert max(lau["tau2_0_default"], lau["tau2_0_tight"]) < 1e-6
+    reg = meta.metareg(lau["yi"], lau["vi"], np.asarray(lau["year"], float), method="ML")
+    assert np.isnan(reg.r2)
+    assert "numerically zero" in reg.r2_note and "R^2 undefined" in repr(reg)
+    # REML finds tau2 > 0 without moderators: R^2 stays defined
+    reml = meta.metareg(lau["yi"], lau["vi"], np.asarray(lau["year"], float), method="REML")
+    assert np.isfinite(reml.r2) and reml.r2_note is None
+
+
+GLMM_LL = EDGE["glmm_loglik"]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", GLMM_LL, ids=[f"{r['dataset']}-nAGQ{r['nAGQ']}" for r in GLMM_LL])
+def test_glmm_loglik_conventions(row):
+    fit = meta.binomial_glmm(row["xi"], row["ni"], n_nodes=row["nAGQ"])
+    rel = 1e-6 if row["nAGQ"] == 1 else 1e-5
+    if row["nAGQ"] == 1:  # lme4's Laplace logLik includes the binomial constants: ours
+        close(fit.loglik, row["loglik_lme4"], rtol=rel)
+    else:  # lme4's AGHQ logLik is relative to the saturated binomial model
+        close(fit.loglik - row["ll_saturated"], row["loglik_lme4"], rtol=rel)
+    # metafor prints ll(saturated) - deviance(glmer) / 2: not the marginal likelihood
+    close(row["ll_saturated"] - row["deviance_lme4"] / 2, row["loglik_metafor"], rtol=1e-10)
+    assert fit.loglik - row["loglik_metafor"] < -5

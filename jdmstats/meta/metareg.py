@@ -132,7 +132,8 @@ class MetaRegResult(ResultMixin, FitStatsMixin):
     """Result of :func:`metareg` (fields mirror metafor's ``rma.uni`` with moderators).
 
     ``r2`` is the pseudo-R^2 in percent (as metafor): ``max(0, 100 (tau2_0 - tau2) / tau2_0)``
-    with ``tau2_0`` from the intercept-only model fitted by the same estimator.  ``i2`` (%) and
+    with ``tau2_0`` from the intercept-only model fitted by the same estimator; NaN, with the
+    reason in ``r2_note``, when tau^2 is numerically zero in both models.  ``i2`` (%) and
     ``h2`` describe the residual heterogeneity.  ``qm_df`` is ``(m, k - p)`` for knha.
     """
 
@@ -167,6 +168,7 @@ class MetaRegResult(ResultMixin, FitStatsMixin):
     intercept: bool
     encoding: _Encoding = field(repr=False)
     control: dict = field(default_factory=dict)
+    r2_note: str | None = None
 
     _title = "Mixed-effects meta-regression"
 
@@ -240,6 +242,8 @@ class MetaRegResult(ResultMixin, FitStatsMixin):
                 f"F(df1 = {self.qm_df[0]}, df2 = {self.qm_df[1]}) = {self.qm:.4f}, "
                 f"p = {self.qm_pvalue:.4g}"
             )
+        if self.r2_note:
+            lines.append(self.r2_note)
         lines += ["", self.coef.to_string(float_format=lambda x: f"{x:.4f}")]
         return "\n".join(lines)
 
@@ -425,7 +429,7 @@ def metareg(
             h2 = tau2 / vt + 1
     else:
         qe, qe_p, i2, h2 = 0.0, 1.0, 0.0, 1.0
-    r2 = np.nan
+    r2, r2_note = np.nan, None
     if intercept and not int_only:
         if method == "EE":
             r2 = _adj_r2_weighted(yi, X, 1 / vi)
@@ -434,6 +438,7 @@ def metareg(
                 warnings.simplefilter("ignore")
                 tau2_0 = float(fit_batch(yi, vi, method=method, control=control).tau2[0])
             r2 = 0.0 if tau2_0 == 0 else max(0.0, 100 * (tau2_0 - tau2) / tau2_0)
+            r2, r2_note = _r2_undefined(r2, tau2_0, tau2, yi, vi)
     return MetaRegResult(
         coef=coef, tau2=tau2, se_tau2=float(fit.se_tau2[0]), qm=float(qm), qm_df=qm_df,
         qm_pvalue=qm_p, qe=qe, qe_df=k - p, qe_pvalue=qe_p, r2=float(r2), i2=float(i2),
@@ -441,7 +446,37 @@ def metareg(
         beta=beta, vb=vb, btt=btt, df=(k - p) if test != "z" else None, s2w=float(s2w),
         converged=bool(fit.converged[0]), fallback="DL" if fit.fallback[0] else None,
         labels=labs, intercept=intercept, encoding=enc, control=dict(control or {}),
+        r2_note=r2_note,
     )  # fmt: skip
+
+
+#: tau^2 below this share of the typical within-study variance (I^2 < 1e-6 %) is "numerically 0"
+R2_ZERO_TOL = 1e-8
+
+
+def _r2_undefined(r2, tau2_0, tau2, yi, vi):
+    """NaN and a reason when tau^2 is numerically zero in both models (R^2 = 0/0: noise).
+
+    No warning is emitted (egger_test, subgroup_analysis and anova refit meta-regressions
+    where this is common and harmless); the reason is kept in ``MetaRegResult.r2_note`` and
+    shown by its repr.
+
+    "Numerically zero" is ``tau2 <= 1e-8 * vt`` with the typical within-study variance ``vt``
+    of the intercept-only model (an I^2 below 1e-6 %).  Example: dat.lau1992 ~ year (ML),
+    where metafor reports R^2 = 78.8 % with its default control and 36.5 % with
+    ``threshold = 1e-13``, from tau^2 values of 1e-7 to 1e-14.
+    """
+    w = 1 / vi
+    vt = (yi.size - 1) / (w.sum() - (w**2).sum() / w.sum())
+    tol = R2_ZERO_TOL * vt
+    if tau2_0 <= tol and tau2 <= tol:
+        note = (
+            f"R^2 undefined: tau^2 is numerically zero both without moderators "
+            f"({tau2_0:.3g}) and with them ({tau2:.3g}; tolerance {tol:.3g} = 1e-8 x the typical "
+            "within-study variance), so (tau2_0 - tau2) / tau2_0 is rounding noise."
+        )
+        return np.nan, note
+    return r2, None
 
 
 def _adj_r2_weighted(y, X, w):

@@ -114,6 +114,30 @@ def qprofile_ci(yi, vi, X, level, tau2_hat):
     return float(lb), float(ub)
 
 
+def qprofile_signs(yi, vi, X, level, tau2_hat):
+    """metafor's ``lb.sign`` / ``ub.sign`` of the Q-profile CI for tau^2.
+
+    ``">"``: the bound lies beyond the search limit ``max(100, 10 tau2)`` and is reported as
+    that limit; ``"<"`` (both): ``Q(0)`` is below the lower critical value, the CI is empty
+    and reported as ``[0, 0]``; ``""`` otherwise.
+    """
+    from scipy import stats
+
+    from jdmstats.meta._solver import qe_profile
+
+    k, p = X.shape
+    alpha = 1 - level
+    crit_u = stats.chi2.isf(alpha / 2, k - p)
+    crit_l = stats.chi2.ppf(alpha / 2, k - p)
+    tmax = max(100.0, 10 * tau2_hat)
+    q_max = qe_profile(tmax, yi, vi, X)
+    if qe_profile(0.0, yi, vi, X) < crit_l:
+        return "<", "<"
+    if q_max > crit_u:
+        return ">", ">"
+    return "", (">" if q_max > crit_l else "")
+
+
 @dataclass(frozen=True)
 class RMAResult(ResultMixin, FitStatsMixin):
     """Result of :func:`random_effects` (fields mirror metafor's ``rma.uni`` object).
@@ -158,8 +182,15 @@ class RMAResult(ResultMixin, FitStatsMixin):
     vt: float
     s2w: float = 1.0
     control: dict = field(default_factory=dict)
+    tau2_ci_signs: tuple = ("", "")
 
     _title = "Random-effects meta-analysis"
+
+    @property
+    def tau2_ci_capped(self) -> bool:
+        """True when a Q-profile bound exceeds the search limit ``max(100, 10 tau2)`` and is
+        reported as that limit (metafor prints it as ``">limit"``)."""
+        return ">" in self.tau2_ci_signs
 
     @property
     def tau(self) -> float:
@@ -193,9 +224,11 @@ class RMAResult(ResultMixin, FitStatsMixin):
             "I2": (self.i2, self.i2_ci_low, self.i2_ci_high),
             "H2": (self.h2, self.h2_ci_low, self.h2_ci_high),
         }
-        return pd.DataFrame.from_dict(
+        out = pd.DataFrame.from_dict(
             rows, orient="index", columns=["estimate", "ci_low", "ci_high"]
         )
+        out.attrs["tau2_ci_signs"] = self.tau2_ci_signs  # metafor's lb.sign / ub.sign
+        return out
 
     def __repr__(self) -> str:
         kind = "Equal-effects" if self.method == "EE" else "Random-effects"
@@ -279,7 +312,12 @@ def random_effects(
     tau^2 changes by less than ``1e-12 * max(1, tau2)``; metafor's default (``threshold =
     1e-5``) stops earlier, so its default-control tau^2 can differ from ours in the fourth
     significant digit (e.g. 0.0077122 vs 0.0077096 in the :mod:`jdmstats.meta` example); with
-    ``control = list(threshold = 1e-13)`` metafor gives our values.
+    ``control = list(threshold = 1e-13)`` metafor gives our values for the Fisher-scoring
+    estimators (ML, REML, EB) and DLIT/SJIT.  Paule-Mandel (PM, PMM) is solved by
+    ``uniroot`` in metafor, whose precision is set by ``tol`` (default
+    ``.Machine$double.eps^0.25``), not ``threshold``: use ``control = list(tol = 1e-13)``
+    there.  A Q-profile bound beyond the search limit ``max(100, 10 tau2)`` is reported as
+    the limit with a warning and ``tau2_ci_capped = True`` (metafor prints ``">limit"``).
 
     The estimators HS, HSk, GENQ (with ``weights``), PMM, DLIT and SJIT, ``test="t"`` and user
     weights are validated against metafor 3.8-1 on 6 metadat datasets (z, t, knha; relative
@@ -367,6 +405,7 @@ def random_effects(
     qe = float(fit.qe[0])
     q_p = float(stats.chi2.sf(qe, k - p))
     vt = float(fit.vt[0])
+    signs = ("", "")
     if method == "EE":
         i2 = max(0.0, 100 * (qe - (k - p)) / qe) if qe > 0 else 0.0
         h2 = qe / (k - p)
@@ -378,6 +417,16 @@ def random_effects(
         half = crit * np.sqrt(se**2 + tau2)
         pi_low, pi_high = est - half, est + half
         t_lo, t_hi = qprofile_ci(yi, vi, np.ones((k, 1)), level, tau2)
+        signs = qprofile_signs(yi, vi, np.ones((k, 1)), level, tau2)
+        if ">" in signs:
+            warnings.warn(
+                f"The Q-profile {'interval' if signs[0] == '>' else 'upper bound'} for tau^2 "
+                f"lies beyond the search limit max(100, 10 tau2) = {max(100.0, 10 * tau2):g} "
+                "and is reported as that limit (metafor prints '>limit'); see "
+                "RMAResult.tau2_ci_capped.",
+                UserWarning,
+                stacklevel=2,
+            )
     w = fit.weights[0] if weights is None else weights
     fb = "DL" if fit.fallback[0] else None
     return RMAResult(
@@ -390,7 +439,7 @@ def random_effects(
         h2=float(h2), h2_ci_low=float(t_lo / vt + 1), h2_ci_high=float(t_hi / vt + 1),
         q=qe, q_df=k - p, q_pvalue=q_p, weights=100 * w / w.sum(), df=df,
         converged=bool(fit.converged[0]), fallback=fb, iterations=int(fit.iterations[0]),
-        vt=vt, s2w=float(s2w), control=dict(control or {}),
+        vt=vt, s2w=float(s2w), control=dict(control or {}), tau2_ci_signs=signs,
     )  # fmt: skip
 
 

@@ -171,10 +171,52 @@ for (m in c("HS", "HSk", "PMM", "DLIT", "SJIT", "DL", "REML")) for (t in c("z", 
   reg_rows[[length(reg_rows) + 1]] <- row
 }
 
+# ---------------------------------------------------------------- edge cases
+# (a) Q-profile upper bound beyond the search limit max(100, 10 tau2): metafor prints ">"
+wide <- list(yi = c(0, 30, 60), vi = c(1, 1, 1))
+edge <- list()
+for (m in c("DL", "REML")) {
+  r <- rma(wide$yi, wide$vi, method = m, control = ctrl)
+  ci <- confint(r, control = list(tol = 1e-13))
+  edge[[paste0("wide_", m)]] <- list(tau2 = r$tau2, tau2_ci_low = ci$random["tau^2", "ci.lb"],
+                                     tau2_ci_high = ci$random["tau^2", "ci.ub"],
+                                     lb_sign = ci$lb.sign, ub_sign = ci$ub.sign)
+}
+# (b) dat.lau1992 ~ year (ML): tau2 is numerically 0 in both models; metafor's R2 is noise
+lau <- escalc("OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = dat.lau1992)
+lau_fit <- function(control, mods = TRUE) {
+  if (mods) rma(yi, vi, mods = ~ year, data = lau, method = "ML", control = control)
+  else rma(yi, vi, data = lau, method = "ML", control = control)
+}
+edge$lau <- list(yi = as.numeric(lau$yi), vi = as.numeric(lau$vi), year = lau$year,
+                 r2_default = lau_fit(list())$R2, tau2_default = lau_fit(list())$tau2,
+                 tau2_0_default = lau_fit(list(), FALSE)$tau2,
+                 r2_tight = lau_fit(ctrl)$R2, tau2_tight = lau_fit(ctrl)$tau2,
+                 tau2_0_tight = lau_fit(ctrl, FALSE)$tau2)
+# (d) rma.glmm log-likelihood conventions (nAGQ = 1 and 7):
+#     lme4 logLik(res.ML): nAGQ = 1 the Laplace marginal log-likelihood with binomial
+#     constants; nAGQ > 1 the same minus ll(saturated binomial model);
+#     metafor's logLik(): ll(saturated) - deviance(glmer) / 2 (not a marginal likelihood)
+glmm_ctrl <- list(glmerCtrl = list(optimizer = "bobyqa",  # as metafor_proportions.R
+                                   optCtrl = list(rhoend = 1e-12, maxfun = 1e5),
+                                   tolPwrss = 1e-12))
+glmm_ll <- list()
+for (nm in c("pritz1997", "debruin2009", "hannum2020")) for (q in c(1, 7)) {
+  d <- get(paste0("dat.", nm))
+  r <- rma.glmm(measure = "PLO", xi = xi, ni = ni, data = d, retfit = TRUE, nAGQ = q,
+                control = glmm_ctrl)
+  glmm_ll[[length(glmm_ll) + 1]] <- list(
+    dataset = nm, nAGQ = q, xi = d$xi, ni = d$ni, loglik_metafor = c(logLik(r)),
+    loglik_lme4 = c(logLik(r$res.ML)), aic_metafor = AIC(r), deviance_lme4 = deviance(r$res.ML),
+    ll_saturated = sum(dbinom(d$xi, d$ni, d$xi / d$ni, log = TRUE)))
+}
+edge$glmm_loglik <- glmm_ll
+
 # ---------------------------------------------------------------- output
 res <- list(metafor_version = as.character(packageVersion("metafor")),
             control = ctrl,
             data = list(tables = tables, rates = rates, means = means),
             escalc = es_rows, mh = mh_rows, peto = peto_rows,
-            uni_data = uni_data, uni = uni_rows, reg_data = reg_data, metareg = reg_rows)
+            uni_data = uni_data, uni = uni_rows, reg_data = reg_data, metareg = reg_rows,
+            edge = edge)
 write_json(res, out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
