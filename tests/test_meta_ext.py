@@ -332,3 +332,46 @@ def test_glmm_loglik_conventions(row):
     # metafor prints ll(saturated) - deviance(glmer) / 2: not the marginal likelihood
     close(row["ll_saturated"] - row["deviance_lme4"] / 2, row["loglik_metafor"], rtol=1e-10)
     assert fit.loglik - row["loglik_metafor"] < -5
+
+
+# --------------------------------------------------------------------------- 5. PL CIs
+PL = REF["profile"]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", PL, ids=[_id(r, ("dataset", "method")) for r in PL])
+def test_profile_likelihood_ci_matches_metafor(row):
+    if row["dataset"] == "bcg_metareg":
+        import pandas as pd
+
+        d = REF["reg_data"]
+        mods = pd.DataFrame({"ablat": d["ablat"], "year": d["year"]})
+        fit = meta.metareg(d["yi"], d["vi"], mods, method=row["method"])
+    elif row["dataset"] == "wide":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = meta.random_effects([0, 30, 60], [1, 1, 1], method=row["method"])
+    else:
+        yi, vi = _uni_data(row["dataset"])
+        fit = meta.random_effects(yi, vi, method=row["method"], level=row["level"])
+    if row["ub_sign"] == ">":
+        with pytest.warns(UserWarning, match="search limit"):
+            ci = meta.tau2_profile_ci(fit)
+    else:
+        ci = meta.tau2_profile_ci(fit)
+    close(ci.tau2, row["tau2"])
+    close(ci.ci_low, row["tau2_ci_low"])
+    close(ci.ci_high, row["tau2_ci_high"])
+    assert ci.signs == (row["lb_sign"], row["ub_sign"])
+    if row["dataset"] not in ("bcg_metareg",):
+        tab = fit.confint(type="PL") if row["ub_sign"] != ">" else ci.summary()
+        close(tab.loc["I2", ["ci_low", "ci_high"]], [row["i2_ci_low"], row["i2_ci_high"]])
+        close(tab.loc["H2", ["ci_low", "ci_high"]], [row["h2_ci_low"], row["h2_ci_high"]])
+
+
+def test_profile_ci_needs_ml_or_reml():
+    yi, vi = _uni_data("bcg_RR")
+    with pytest.raises(ValueError, match="ML or REML"):
+        meta.tau2_profile_ci(meta.random_effects(yi, vi, method="DL"))
+    with pytest.raises(ValueError, match="accepted"):
+        meta.random_effects(yi, vi).confint(type="Wald")

@@ -11,6 +11,7 @@ proportion                 pooled proportion: inverse-variance (logit/arcsine/FT
 binomial_glmm              rma.glmm(measure="PLO"): binomial-normal model, adaptive GH quadrature
 escalc                     effect sizes: PR, PLO, PAS, PFT, OR, RR, RD, AS, PETO, YUQ, YUY,
                            IRR, IRD, MD, SMD, ROM, ZCOR
+tau2_profile_ci            confint(type = "PL"): profile-likelihood CI for tau^2 (ML, REML)
 mantel_haenszel, peto      rma.mh (OR, RR, RD, IRR, IRD; CMH, Breslow-Day, Tarone), rma.peto
 clopper_pearson, wilson    per-study confidence intervals for proportions
 median_to_mean             medians with IQR/range → means and SDs (Wan 2014, Luo 2018, Shi 2020)
@@ -76,6 +77,8 @@ _EXPORTS = {
     "mantel_haenszel": "mh",
     "peto": "mh",
     "MHResult": "mh",
+    "tau2_profile_ci": "profile",
+    "ProfileCIResult": "profile",
 }
 
 __all__ = sorted(_EXPORTS)

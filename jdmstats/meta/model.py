@@ -205,8 +205,11 @@ class RMAResult(ResultMixin, FitStatsMixin):
             f"{self.method} ({self.test})",
         )  # fmt: skip
 
-    def confint(self):
+    def confint(self, type: str = "QP"):
         """Q-profile confidence intervals for tau^2, tau, I^2 (%) and H^2 (metafor ``confint``).
+
+        ``type="PL"``: the profile-likelihood interval of an ML/REML fit instead
+        (:func:`jdmstats.meta.profile.tau2_profile_ci`; metafor ``confint(type = "PL")``).
 
         Examples
         --------
@@ -217,6 +220,12 @@ class RMAResult(ResultMixin, FitStatsMixin):
         """
         import pandas as pd
 
+        if type == "PL":
+            from jdmstats.meta.profile import tau2_profile_ci
+
+            return tau2_profile_ci(self).summary()
+        if type != "QP":
+            raise ValueError(f"Unknown type {type!r}; accepted: QP, PL.")
         sq = lambda x: float(np.sqrt(x)) if np.isfinite(x) and x >= 0 else np.nan  # noqa: E731
         rows = {
             "tau2": (self.tau2, self.tau2_ci_low, self.tau2_ci_high),

@@ -212,11 +212,39 @@ for (nm in c("pritz1997", "debruin2009", "hannum2020")) for (q in c(1, 7)) {
 }
 edge$glmm_loglik <- glmm_ll
 
+# ---------------------------------------------------------------- confint(type = "PL")
+pl_rows <- list()
+pl_fields <- function(ci) {
+  rr <- ci$random
+  list(tau2 = rr["tau^2", "estimate"], tau2_ci_low = rr["tau^2", "ci.lb"],
+       tau2_ci_high = rr["tau^2", "ci.ub"], i2_ci_low = rr["I^2(%)", "ci.lb"],
+       i2_ci_high = rr["I^2(%)", "ci.ub"], h2_ci_low = rr["H^2", "ci.lb"],
+       h2_ci_high = rr["H^2", "ci.ub"], lb_sign = ci$lb.sign, ub_sign = ci$ub.sign)
+}
+for (d in names(uni_data)) for (m in c("ML", "REML")) for (lev in c(95, 90)) {
+  yi <- uni_data[[d]]$yi; vi <- uni_data[[d]]$vi
+  r <- tryCatch(rma(yi, vi, method = m, level = lev, control = ctrl),
+                error = function(e) rma(yi, vi, method = m, level = lev,
+                                        control = modifyList(ctrl, list(threshold = 1e-10))))
+  ci <- confint(r, type = "PL", control = list(tol = 1e-13))
+  pl_rows[[length(pl_rows) + 1]] <- c(list(dataset = d, method = m, level = lev), pl_fields(ci))
+}
+for (m in c("ML", "REML")) {
+  r <- rma(yi, vi, mods = ~ ablat + year, data = reg_data, method = m, control = ctrl)
+  ci <- confint(r, type = "PL", control = list(tol = 1e-13))
+  pl_rows[[length(pl_rows) + 1]] <- c(list(dataset = "bcg_metareg", method = m, level = 95),
+                                      pl_fields(ci))
+}
+r <- rma(wide$yi, wide$vi, method = "REML", control = ctrl)
+pl_rows[[length(pl_rows) + 1]] <- c(list(dataset = "wide", method = "REML", level = 95),
+                                    pl_fields(confint(r, type = "PL",
+                                                      control = list(tol = 1e-13))))
+
 # ---------------------------------------------------------------- output
 res <- list(metafor_version = as.character(packageVersion("metafor")),
             control = ctrl,
             data = list(tables = tables, rates = rates, means = means),
             escalc = es_rows, mh = mh_rows, peto = peto_rows,
             uni_data = uni_data, uni = uni_rows, reg_data = reg_data, metareg = reg_rows,
-            edge = edge)
+            edge = edge, profile = pl_rows)
 write_json(res, out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
