@@ -375,3 +375,71 @@ def test_profile_ci_needs_ml_or_reml():
         meta.tau2_profile_ci(meta.random_effects(yi, vi, method="DL"))
     with pytest.raises(ValueError, match="accepted"):
         meta.random_effects(yi, vi).confint(type="Wald")
+
+
+# --------------------------------------------------------------------------- 6. fsn / tes
+FSN = REF["fsn"]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", FSN, ids=[f"{r['dataset']}-{i}" for i, r in enumerate(FSN)])
+def test_fail_safe_n_matches_metafor(row):
+    yi, vi = _uni_data(row["dataset"])
+    kw = {k: row[k] for k in ("type", "test", "alpha", "target", "weighted") if k in row}
+    res = meta.fail_safe_n(yi, vi, **kw)
+    assert res.fsnum == row["fsnum"]
+    close(res.pvalue, row["pval"])
+    close(res.mean_effect, row["meanes"])
+    close(res.target, row["target_out"])
+
+
+TES = REF["tes"]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", TES, ids=[f"{r['dataset']}-{i}" for i, r in enumerate(TES)])
+def test_excess_significance_matches_metafor(row):
+    yi, vi = _uni_data(row["dataset"])
+    kw = {k: row[k] for k in ("test", "alternative", "alpha", "H0") if k in row}
+    if "tes.alternative" in row:
+        kw["tes_alternative"] = row["tes.alternative"]
+    if row["with_tau2"]:
+        kw["tau2"] = row["tau2"]
+    if row["theta_used"] is not None:
+        kw["theta"] = row["theta_used"]
+    res = meta.excess_significance(yi, vi, **kw)
+    assert res.observed == row["O"] and res.test == row["test_used"]
+    np.testing.assert_array_equal(res.significant, row["sig"])
+    close(res.power, row["power"])
+    close(res.expected, row["E"])
+    close(res.ratio, row["OEratio"])
+    close(res.statistic, row["X2"])
+    close(res.pvalue, row["pval"])
+
+
+def test_excess_significance_from_fit_uses_estimate_and_tau2():
+    yi, vi = _uni_data("bcg_RR")
+    fit = meta.random_effects(yi, vi)
+    a = meta.excess_significance(fit)
+    b = meta.excess_significance(yi, vi, theta=fit.estimate, tau2=fit.tau2)
+    np.testing.assert_allclose(a.power, b.power, rtol=1e-14)
+    assert "Excess" in repr(a) and a.summary().shape == (1, 6)
+
+
+def test_fail_safe_n_errors_and_rendering():
+    with pytest.raises(ValueError, match="accepted"):
+        meta.fail_safe_n([1, 2], [1, 1], type="REM")
+    with pytest.raises(ValueError, match="vi"):
+        meta.fail_safe_n([1, 2], type="Rosenthal")
+    res = meta.fail_safe_n([0.3, 0.5], type="Orwin")  # unweighted Orwin needs no variances
+    assert res.fsnum == 2 and "Orwin" in repr(res)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0.01, 0.99), min_size=1, max_size=10))
+def test_poisson_binomial_is_a_distribution(p):
+    from jdmstats.meta.failsafe import _poisson_binomial
+
+    d = _poisson_binomial(np.array(p))
+    assert d.min() >= -1e-15 and abs(d.sum() - 1) < 1e-12
+    np.testing.assert_allclose(np.arange(d.size) @ d, np.sum(p), rtol=1e-10)

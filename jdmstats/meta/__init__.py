@@ -19,6 +19,8 @@ leave_one_out, influence   leave1out, influence.rma.uni
 cumulative, baujat         cumul, baujat
 egger_test, begg_test      regtest, ranktest
 trim_and_fill              trimfill (L0, R0; either side)
+fail_safe_n                fsn (Rosenthal (Stouffer/Fisher), Orwin, Rosenberg)
+excess_significance        tes (exact / chi2 / binom; tau2 > 0 allowed)
 anova, fit_statistics      anova (likelihood-ratio test of nested models), fitstats / logLik /
                            AIC / BIC (also .loglik, .aic, .bic, .aicc on every fitted model)
 =========================  ===============================================================
@@ -79,6 +81,10 @@ _EXPORTS = {
     "MHResult": "mh",
     "tau2_profile_ci": "profile",
     "ProfileCIResult": "profile",
+    "fail_safe_n": "failsafe",
+    "FailSafeNResult": "failsafe",
+    "excess_significance": "failsafe",
+    "ExcessSignificanceResult": "failsafe",
 }
 
 __all__ = sorted(_EXPORTS)

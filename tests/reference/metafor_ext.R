@@ -240,11 +240,47 @@ pl_rows[[length(pl_rows) + 1]] <- c(list(dataset = "wide", method = "REML", leve
                                     pl_fields(confint(r, type = "PL",
                                                       control = list(tol = 1e-13))))
 
+# ---------------------------------------------------------------- fsn, tes
+fsn_rows <- list()
+fsn_sets <- c("bcg_RR", "hackshaw_OR", "raudenbush_SMD")
+fsn_opts <- list(list(type = "Rosenthal"), list(type = "Rosenthal", test = "Fisher"),
+                 list(type = "Rosenthal", alpha = 0.01), list(type = "Orwin"),
+                 list(type = "Orwin", weighted = TRUE), list(type = "Orwin", target = 0.05),
+                 list(type = "Orwin", target = -0.05, weighted = TRUE),
+                 list(type = "Rosenberg"), list(type = "Rosenberg", alpha = 0.1))
+for (d in fsn_sets) for (o in fsn_opts) {
+  r <- do.call(fsn, c(list(yi = uni_data[[d]]$yi, vi = uni_data[[d]]$vi), o))
+  fsn_rows[[length(fsn_rows) + 1]] <- c(list(dataset = d), o,
+    list(fsnum = num(r$fsnum), pval = num(r$pval), meanes = num(r$meanes),
+         target_out = num(r$target)))
+}
+tes_rows <- list()
+tes_opts <- list(list(), list(test = "chi2"), list(test = "binom"),
+                 list(tes.alternative = "two.sided"), list(alternative = "greater"),
+                 list(theta = 0.2), list(H0 = 0.1, alpha = 0.1))
+for (d in c("bcg_RR", "hackshaw_OR", "raudenbush_SMD")) for (o in tes_opts) {
+  for (tt in list(NULL, "REML")) {
+    yi <- uni_data[[d]]$yi; vi <- uni_data[[d]]$vi
+    args <- c(list(x = yi, vi = vi, progbar = FALSE, rel.tol = 1e-12, find.lim = FALSE), o)
+    if (!is.null(tt)) {
+      fit <- rma(yi, vi, method = tt, control = ctrl)
+      args$tau2 <- fit$tau2
+      if (is.null(o$theta)) args$theta <- c(fit$beta)
+    }
+    r <- do.call(tes, args)
+    tes_rows[[length(tes_rows) + 1]] <- c(list(dataset = d, with_tau2 = !is.null(tt)), o,
+      list(tau2 = if (is.null(tt)) NA_real_ else args$tau2,
+           theta_used = if (is.null(args$theta)) NA_real_ else args$theta,
+           O = r$O, E = r$E, OEratio = r$OEratio, test_used = r$test, X2 = num(r$X2),
+           pval = r$pval, power = as.numeric(r$power), sig = as.logical(r$sig)))
+  }
+}
+
 # ---------------------------------------------------------------- output
 res <- list(metafor_version = as.character(packageVersion("metafor")),
             control = ctrl,
             data = list(tables = tables, rates = rates, means = means),
             escalc = es_rows, mh = mh_rows, peto = peto_rows,
             uni_data = uni_data, uni = uni_rows, reg_data = reg_data, metareg = reg_rows,
-            edge = edge, profile = pl_rows)
+            edge = edge, profile = pl_rows, fsn = fsn_rows, tes = tes_rows)
 write_json(res, out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
