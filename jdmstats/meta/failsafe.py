@@ -48,7 +48,10 @@ def _round_fsn(x: float) -> float:
     return float(np.ceil(x)) if abs(x - round(x)) >= np.finfo(float).eps ** 0.5 else float(round(x))
 
 
-def _zeroin(f, ax, bx, tol=np.finfo(float).eps ** 0.25, maxit=1000):
+_R_TOL = np.finfo(float).eps ** 0.25  # uniroot's default tol
+
+
+def _zeroin(f, ax, bx, tol=_R_TOL, maxit=1000):
     """R's ``uniroot`` (``R_zeroin2``, Brent 1973) step for step.
 
     Used where the objective is a step function (Rosenthal/Fisher fail-safe N: R's
@@ -442,37 +445,40 @@ def excess_significance(
         sig = zi >= crit
     else:
         sig = zi <= crit
-    E = float(pow_.sum())
-    O = int(sig.sum())
-    js = {"two.sided": range(0, k + 1), "greater": range(O, k + 1), "less": range(0, O + 1)}[
-        tes_alternative
-    ]
+    n_exp = float(pow_.sum())
+    n_obs = int(sig.sum())
+    js = {
+        "two.sided": range(0, k + 1),
+        "greater": range(n_obs, k + 1),
+        "less": range(0, n_obs + 1),
+    }[tes_alternative]
     if test is None:
         test = "exact" if sum(comb(k, j) for j in js) <= 10**6 else "chi2"
     if test not in ("exact", "chi2", "binom"):
         raise ValueError(f"Unknown test {test!r}; accepted: exact, chi2, binom.")
     x2 = np.nan
-    p0 = E / k
+    p0 = n_exp / k
     if test == "chi2":
-        x2 = float((O - k * p0) ** 2 / (k * p0 * (1 - p0)))
+        x2 = float((n_obs - k * p0) ** 2 / (k * p0 * (1 - p0)))
         if tes_alternative == "two.sided":
             pval = float(stats.chi2.sf(x2, 1))
         else:
-            z = np.sign(O / k - p0) * np.sqrt(x2)
+            z = np.sign(n_obs / k - p0) * np.sqrt(x2)
             pval = float(stats.norm.sf(z) if tes_alternative == "greater" else stats.norm.cdf(z))
     elif test == "binom":
-        pval = float(stats.binomtest(O, k, p0, alternative=tes_alternative).pvalue)
+        pval = float(stats.binomtest(n_obs, k, p0, alternative=tes_alternative).pvalue)
     else:
         dist = _poisson_binomial(pow_)
         if tes_alternative == "two.sided":
-            pval = float(np.sum(dist[dist <= dist[O] + np.finfo(float).eps ** 0.5]))
+            pval = float(np.sum(dist[dist <= dist[n_obs] + np.finfo(float).eps ** 0.5]))
         elif tes_alternative == "greater":
-            pval = float(dist[O:].sum())
+            pval = float(dist[n_obs:].sum())
         else:
-            pval = float(dist[: O + 1].sum())
+            pval = float(dist[: n_obs + 1].sum())
         pval = min(pval, 1.0)
     return ExcessSignificanceResult(
-        observed=O, expected=E, k=k, ratio=O / E if E > 0 else np.nan, power=pow_,
+        observed=n_obs, expected=n_exp, k=k, ratio=n_obs / n_exp if n_exp > 0 else np.nan,
+        power=pow_,
         significant=sig, test=test, statistic=x2, pvalue=pval, theta=theta,
         alternative=alternative, tes_alternative=tes_alternative, alpha=float(alpha),
     )  # fmt: skip
