@@ -443,3 +443,31 @@ def test_poisson_binomial_is_a_distribution(p):
     d = _poisson_binomial(np.array(p))
     assert d.min() >= -1e-15 and abs(d.sum() - 1) < 1e-12
     np.testing.assert_allclose(np.arange(d.size) @ d, np.sum(p), rtol=1e-10)
+
+
+# --------------------------------------------------------------------------- 3. diagnostics, t
+TDIAG = REF["t_diagnostics"]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", TDIAG, ids=[f"{r['dataset']}-{r['method']}" for r in TDIAG])
+def test_diagnostics_of_t_test_fits_match_metafor(row):
+    yi, vi = _uni_data(row["dataset"])
+    fit = meta.random_effects(yi, vi, method=row["method"], test="t")
+    l1 = meta.leave_one_out(fit)
+    for col, ref in (("estimate", "l1_estimate"), ("se", "l1_se"), ("tval", "l1_tval"),
+                     ("pval", "l1_pval"), ("ci_low", "l1_ci_low"), ("ci_high", "l1_ci_high"),
+                     ("tau2", "l1_tau2")):  # fmt: skip
+        close(l1[col], row[ref])
+    cu = meta.cumulative(fit)
+    close(cu["estimate"], row["cu_estimate"])
+    close(cu["ci_low"], row["cu_ci_low"])
+    close(cu["pval"], row["cu_pval"])
+    inf = meta.influence(fit).summary()
+    for col, ref in (("rstudent", "inf_rstudent"), ("dffits", "inf_dffits"),
+                     ("cook_d", "inf_cook"), ("cov_r", "inf_covr")):  # fmt: skip
+        close(inf[col], row[ref])
+    eg = meta.egger_test(fit)
+    close(eg.statistic, row["reg_stat"])
+    close(eg.pvalue, row["reg_pval"])
+    assert eg.df == row["reg_df"]

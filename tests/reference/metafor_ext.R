@@ -276,11 +276,31 @@ for (d in c("bcg_RR", "hackshaw_OR", "raudenbush_SMD")) for (o in tes_opts) {
   }
 }
 
+# ---------------------------------------------------------------- diagnostics with test = "t"
+tdiag <- list()
+for (d in c("bcg_RR", "hackshaw_OR")) for (m in c("REML", "DL")) {
+  yi <- uni_data[[d]]$yi; vi <- uni_data[[d]]$vi
+  r <- rma(yi, vi, method = m, test = "t", control = ctrl)
+  l1 <- leave1out(r)
+  cu <- cumul(r)
+  inf <- influence(r)$inf
+  rt <- regtest(r)
+  tdiag[[length(tdiag) + 1]] <- list(dataset = d, method = m,
+    l1_estimate = num(l1$estimate), l1_se = num(l1$se), l1_tval = num(l1$tval),
+    l1_pval = num(l1$pval), l1_ci_low = num(l1$ci.lb), l1_ci_high = num(l1$ci.ub),
+    l1_tau2 = num(l1$tau2), cu_estimate = num(cu$estimate), cu_pval = num(cu$pval),
+    cu_ci_low = num(cu$ci.lb), inf_rstudent = num(inf$rstudent), inf_dffits = num(inf$dffits),
+    inf_cook = num(inf$cook.d), inf_covr = num(inf$cov.r),
+    reg_stat = num(rt$zval), reg_pval = num(rt$pval), reg_df = num(rt$dfs),
+    reg_est = num(rt$est))
+}
+
 # ---------------------------------------------------------------- output
 res <- list(metafor_version = as.character(packageVersion("metafor")),
             control = ctrl,
             data = list(tables = tables, rates = rates, means = means),
             escalc = es_rows, mh = mh_rows, peto = peto_rows,
             uni_data = uni_data, uni = uni_rows, reg_data = reg_data, metareg = reg_rows,
-            edge = edge, profile = pl_rows, fsn = fsn_rows, tes = tes_rows)
+            edge = edge, profile = pl_rows, fsn = fsn_rows, tes = tes_rows,
+            t_diagnostics = tdiag)
 write_json(res, out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
