@@ -227,9 +227,13 @@ def test_metareg_new_estimators_and_t_match_metafor(row):
 
     d = REF["reg_data"]
     mods = pd.DataFrame({"ablat": d["ablat"], "year": d["year"]})
+    kw = {"method": row["method"]}
+    if row["method"] in ("GENQ", "DL_w"):  # user weights 1 / sqrt(vi)
+        kw = {"method": row["method"][:2] if row["method"] == "DL_w" else "GENQ",
+              "weights": 1 / np.sqrt(np.asarray(d["vi"], float))}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reg = meta.metareg(d["yi"], d["vi"], mods, method=row["method"], test=row["test"])
+        reg = meta.metareg(d["yi"], d["vi"], mods, test=row["test"], **kw)
     close(reg.coef["estimate"], row["coef"])
     for f in ("se", "statistic", "pvalue", "ci_low", "ci_high"):
         close(reg.coef[f], row[f])
@@ -243,6 +247,13 @@ def test_t_differs_from_knha_and_z():
     assert z.se == t.se != kh.se
     assert t.ci_high - t.ci_low > z.ci_high - z.ci_low
     assert t.s2w == 1.0
+
+
+def test_weighted_metareg_refuses_permutation_test():
+    d = REF["reg_data"]
+    reg = meta.metareg(d["yi"], d["vi"], d["ablat"], method="DL", weights=np.ones(len(d["yi"])))
+    with pytest.raises(ValueError, match="user weights"):
+        meta.permutation_test(reg)
 
 
 def test_genq_needs_weights_and_method_names_are_metafors():

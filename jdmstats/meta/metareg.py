@@ -169,6 +169,7 @@ class MetaRegResult(ResultMixin, FitStatsMixin):
     encoding: _Encoding = field(repr=False)
     control: dict = field(default_factory=dict)
     r2_note: str | None = None
+    weights: np.ndarray | None = field(default=None, repr=False)
 
     _title = "Mixed-effects meta-regression"
 
@@ -321,6 +322,7 @@ def metareg(
     intercept: bool = True,
     labels=None,
     control: dict | None = None,
+    weights=None,
 ) -> MetaRegResult:
     """Mixed-effects meta-regression, as ``metafor::rma.uni(yi, vi, mods = ...)``.
 
@@ -334,8 +336,7 @@ def metareg(
         ``"col[level]"``.
     method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB", "HS", "HSk", "PMM", \
 "DLIT", "SJIT"}
-        Estimator of the residual tau^2 (metafor names; GENQ, which needs user weights, is
-        available in :func:`~jdmstats.meta.random_effects` only).
+        Estimator of the residual tau^2 (metafor names; GENQ needs ``weights``).
     test : {"z", "t", "knha", "adhoc"}
         z/chi^2 tests; t/F tests on ``k - p`` df without (``"t"``) or with the Hartung-Knapp
         variance adjustment (metafor ``test="t"``, ``"knha"``).
@@ -347,6 +348,11 @@ def metareg(
         Study labels for messages.
     control : dict, optional
         Solver options (see :func:`jdmstats.meta._solver.fit_batch`).
+    weights : array_like, optional
+        User weights (metafor's ``weights``): coefficients by weighted least squares with
+        these weights and the sandwich covariance ``(X'AX)^-1 X'A (V + tau2) A X (X'AX)^-1``;
+        also the weights of the GENQ estimator.  Hartung-Knapp keeps metafor's
+        inverse-variance scale factor.  Not supported by :func:`permutation_test`.
 
     Returns
     -------
@@ -395,7 +401,20 @@ def metareg(
         )
     if np.linalg.matrix_rank(X) < p:
         raise ValueError(f"Moderator matrix is not of full rank (columns: {names}).")
-    fit = fit_batch(yi, vi, X=X, method=method, control=control)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float).ravel()
+        if weights.shape != yi.shape or not np.all(np.isfinite(weights) & (weights > 0)):
+            raise ValueError(
+                f"weights must be {k} finite positive values (one per study); got {weights!r}."
+            )
+    fit = fit_batch(yi, vi, X=X, method=method, control=control, weights=weights)
+    if weights is not None:  # metafor: weighted estimates with the sandwich covariance
+        import dataclasses
+
+        B = np.linalg.inv(X.T @ (weights[:, None] * X))
+        beta_w = B @ (X.T @ (weights * yi))
+        meat = X.T @ ((weights**2 * (vi + fit.tau2[0]))[:, None] * X)
+        fit = dataclasses.replace(fit, beta=beta_w[None, :], vb=(B @ meat @ B)[None])
     int_only = intercept and p == 1
     btt = np.arange(1 if (intercept and not int_only) else 0, p)
     if method == "EE" and test != "z":
@@ -436,7 +455,8 @@ def metareg(
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                tau2_0 = float(fit_batch(yi, vi, method=method, control=control).tau2[0])
+                tau2_0 = float(fit_batch(yi, vi, method=method, control=control,
+                                         weights=weights).tau2[0])  # fmt: skip
             r2 = 0.0 if tau2_0 == 0 else max(0.0, 100 * (tau2_0 - tau2) / tau2_0)
             r2, r2_note = _r2_undefined(r2, tau2_0, tau2, yi, vi)
     return MetaRegResult(
@@ -446,7 +466,7 @@ def metareg(
         beta=beta, vb=vb, btt=btt, df=(k - p) if test != "z" else None, s2w=float(s2w),
         converged=bool(fit.converged[0]), fallback="DL" if fit.fallback[0] else None,
         labels=labs, intercept=intercept, encoding=enc, control=dict(control or {}),
-        r2_note=r2_note,
+        r2_note=r2_note, weights=weights,
     )  # fmt: skip
 
 
@@ -565,6 +585,8 @@ def permutation_test(
     """
     import pandas as pd
 
+    if getattr(reg, "weights", None) is not None:
+        raise ValueError("permutation_test does not support meta-regressions with user weights.")
     k, p = reg.X.shape
     X = reg.X
     int_only = reg.intercept and p == 1

@@ -155,9 +155,15 @@ reg_rows <- list()
 bcg_es <- escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 reg_data <- list(yi = as.numeric(bcg_es$yi), vi = as.numeric(bcg_es$vi), ablat = bcg_es$ablat,
                  year = bcg_es$year)
-for (m in c("HS", "HSk", "PMM", "DLIT", "SJIT", "DL", "REML")) for (t in c("z", "t", "knha")) {
-  r <- tryCatch(rma(yi, vi, mods = ~ ablat + year, data = reg_data, method = m, test = t,
-                    control = ctrl), error = function(e) conditionMessage(e))
+reg_data$w <- 1 / sqrt(reg_data$vi)
+for (m in c("HS", "HSk", "PMM", "DLIT", "SJIT", "DL", "REML", "GENQ", "DL_w")) for (t in c("z", "t", "knha")) {
+  r <- tryCatch(
+    if (m == "GENQ") rma(yi, vi, mods = ~ ablat + year, data = reg_data, method = m, test = t,
+                         weights = w, control = ctrl)
+    else if (m == "DL_w") rma(yi, vi, mods = ~ ablat + year, data = reg_data, method = "DL",
+                              test = t, weights = w, control = ctrl)
+    else rma(yi, vi, mods = ~ ablat + year, data = reg_data, method = m, test = t,
+             control = ctrl), error = function(e) conditionMessage(e))
   row <- list(method = m, test = t)
   if (is.character(r)) {
     row$error <- r
