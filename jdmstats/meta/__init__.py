@@ -9,13 +9,19 @@ metareg                    meta-regression (QM, QE, R², knha F-test, predict)
 permutation_test           permutest: vectorised, seeded
 proportion                 pooled proportion: inverse-variance (logit/arcsine/FT/raw) or GLMM
 binomial_glmm              rma.glmm(measure="PLO"): binomial-normal model, adaptive GH quadrature
-escalc                     effect sizes: PR, PLO, PAS, PFT, OR, RD, MD, SMD, ZCOR
+escalc                     effect sizes: PR, PLO, PAS, PFT, OR, RR, RD, AS, PETO, YUQ, YUY,
+                           IRR, IRD, MD, SMD, ROM, ZCOR
+tau2_profile_ci            confint(type = "PL"): profile-likelihood CI for tau^2 (ML, REML)
+mantel_haenszel, peto      rma.mh (OR, RR, RD, IRR, IRD; CMH, Breslow-Day, Tarone), rma.peto
 clopper_pearson, wilson    per-study confidence intervals for proportions
 median_to_mean             medians with IQR/range → means and SDs (Wan 2014, Luo 2018, Shi 2020)
 leave_one_out, influence   leave1out, influence.rma.uni
 cumulative, baujat         cumul, baujat
 egger_test, begg_test      regtest, ranktest
 trim_and_fill              trimfill (L0, R0; either side)
+fail_safe_n                fsn (Rosenthal (Stouffer/Fisher), Orwin, Rosenberg)
+excess_significance        tes (exact / chi2 / binom; tau2 > 0 allowed)
+selection_model            selmodel: step-function and beta selection models
 anova, fit_statistics      anova (likelihood-ratio test of nested models), fitstats / logLik /
                            AIC / BIC (also .loglik, .aic, .bic, .aicc on every fitted model)
 =========================  ===============================================================
@@ -75,6 +81,17 @@ _EXPORTS = {
     "anova": "comparison",
     "fit_statistics": "fitstats",
     "LRTResult": "comparison",
+    "mantel_haenszel": "mh",
+    "peto": "mh",
+    "MHResult": "mh",
+    "tau2_profile_ci": "profile",
+    "ProfileCIResult": "profile",
+    "fail_safe_n": "failsafe",
+    "FailSafeNResult": "failsafe",
+    "excess_significance": "failsafe",
+    "ExcessSignificanceResult": "failsafe",
+    "selection_model": "selection",
+    "SelectionResult": "selection",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -18,6 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 METHODS = ("EE", "FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB")
+# further metafor 3.8-1 estimators: Hunter-Schmidt (HS, and HSk with the k/(k-p) correction),
+# generalised Q with user weights (GENQ), median-unbiased Paule-Mandel (PMM), iterated DL and SJ
+METHODS_EXT = ("HS", "HSk", "GENQ", "PMM", "DLIT", "SJIT")
+ALL_METHODS = METHODS + METHODS_EXT
+_METHODS_UPPER = {m.upper(): m for m in ALL_METHODS}
 
 _DEFAULT_CONTROL = {
     "threshold": 1e-12,  # convergence: |change in tau2| <= threshold * max(1, tau2)
@@ -27,6 +32,15 @@ _DEFAULT_CONTROL = {
     "ll0check": True,
     "ll0tol": np.finfo(float).eps ** 0.25,  # as metafor's control$tol
 }
+
+
+def _level(level: float) -> float:
+    level = float(level)
+    if level > 1:  # metafor style: 95
+        level /= 100.0
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1) (or a percentage); got {level!r}.")
+    return level
 
 
 @dataclass(frozen=True)
@@ -262,7 +276,7 @@ def _root_q(des, y, v, m, dfree, thr, maxiter):
 
 
 # --------------------------------------------------------------------------- main entry
-def fit_batch(yi, vi, X=None, mask=None, method="REML", control=None) -> BatchFit:
+def fit_batch(yi, vi, X=None, mask=None, method="REML", control=None, weights=None) -> BatchFit:
     """Fit ``B`` random-/fixed-effects (meta-regression) models at once.
 
     Parameters
@@ -278,8 +292,13 @@ def fit_batch(yi, vi, X=None, mask=None, method="REML", control=None) -> BatchFi
         Estimator of tau^2 (``"FE"`` is an alias of ``"EE"``).
     control : dict, optional
         ``threshold`` (default 1e-12, relative to ``max(1, tau2)``), ``maxiter`` (1000),
-        ``stepadj`` (1), ``tau2_init`` (starting value of ML/REML and of SJ), ``ll0check``
-        (True: as metafor, set tau2 = 0 when the ML/REML likelihood is higher there).
+        ``stepadj`` (1), ``tau2_init`` (starting value of ML/REML, SJ, SJIT and DLIT),
+        ``ll0check`` (True: as metafor, set tau2 = 0 when the ML/REML likelihood is higher
+        there).
+    weights : array_like, shape (k,), optional
+        User weights of the generalised Q estimator (``method="GENQ"``, required there;
+        ignored by the other estimators).  The WLS fit returned is still the inverse-variance
+        one; :func:`jdmstats.meta.random_effects` applies the user weights to the estimate.
 
     Returns
     -------
@@ -298,7 +317,14 @@ def fit_batch(yi, vi, X=None, mask=None, method="REML", control=None) -> BatchFi
       ``(y'PPy - sum w) / sum w^2`` and ``(y'PPy - tr P) / tr(PP)``, halved to stay >= 0.
     * PM (Paule & Mandel 1982) and EB (Morris 1983): root of ``y'Py = k - p``.  metafor solves
       PM with ``uniroot`` and EB by its own fixed-point iteration; both have this root as
-      their unique solution, here found by safeguarded Newton steps.
+      their unique solution, here found by safeguarded Newton steps.  PMM (median-unbiased
+      PM, Viechtbauer 2021): root of ``y'Py = qchisq(0.5, k - p)``.
+    * HS (Hunter & Schmidt 2004): ``(Q - k) / sum(1/vi)``; HSk: ``(k/(k-p) Q - k) / sum(1/vi)``
+      (Brannick et al. 2019).  DLIT: DL iterated to a fixed point, ``tau2 <- (Q(tau2) - (k-p))
+      / tr P(tau2)`` from 0 (DerSimonian & Kacker 2007).  SJIT: SJ iterated, ``tau2 <- tau2
+      y'P(tau2)y / (k - p)``.  GENQ (DerSimonian & Kacker 2007): ``(y'P_A y - tr(P_A V)) /
+      tr(P_A)`` with ``P_A`` built from the user weights ``A``.  Standard errors of tau^2 as
+      metafor.
 
     As in metafor, the tau^2 estimators use the mean-centred ``yi`` (this only matters for
     models without an intercept).  All tau^2 values are truncated at 0.  Rows whose iterative
@@ -317,11 +343,13 @@ def fit_batch(yi, vi, X=None, mask=None, method="REML", control=None) -> BatchFi
     >>> loo.k.tolist()
     [4, 4, 4, 4, 4]
     """
-    method = str(method).upper()
-    if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}; accepted: {', '.join(METHODS)}.")
+    method = _METHODS_UPPER.get(str(method).upper(), str(method))
+    if method not in ALL_METHODS:
+        raise ValueError(f"Unknown method {method!r}; accepted: {', '.join(ALL_METHODS)}.")
     if method == "FE":
         method = "EE"
+    if method == "GENQ" and weights is None:
+        raise ValueError("method='GENQ' needs the user weights ('weights').")
     con = dict(_DEFAULT_CONTROL)
     if control:
         unknown = set(control) - set(con)
@@ -389,6 +417,10 @@ def fit_batch(yi, vi, X=None, mask=None, method="REML", control=None) -> BatchFi
         se_tau2 = np.sqrt(tau0**2 / safe_df**2 * (2 * trPVPV + 4 * t * trPPV + 2 * t * t * trPP))
     elif method in ("PM", "EB"):
         tau2, converged, iterations = _root_q(des, yc, v, m, dfree, thr, maxiter)
+    elif method in ("HS", "HSk", "GENQ", "PMM", "DLIT", "SJIT"):
+        tau2, se_tau2, converged, iterations = _more_estimators(
+            method, des, yc, v, m, kb, dfree, ok, qe, trP0, trPP0, con, weights
+        )
     else:  # ML, REML: Fisher scoring as metafor
         if con["tau2_init"] is None:
             tau2 = np.maximum(0.0, np.nan_to_num(he()[0]))
@@ -431,7 +463,7 @@ def fit_batch(yi, vi, X=None, mask=None, method="REML", control=None) -> BatchFi
                 )
                 tau2 = np.where(stuck, 0.0, tau2)
 
-    if method in ("REML", "ML", "PM", "EB"):
+    if method in ("REML", "ML", "PM", "EB", "PMM", "DLIT", "SJIT"):
         bad = ok & ~converged
         if bad.any():
             warnings.warn(
@@ -453,7 +485,7 @@ def fit_batch(yi, vi, X=None, mask=None, method="REML", control=None) -> BatchFi
         se_tau2 = np.sqrt(2.0 / (w * w).sum(1))
     elif method == "REML":
         se_tau2 = np.sqrt(2.0 / _p_traces(des, A, w)[1])
-    elif method in ("PM", "EB"):
+    elif method in ("PM", "EB", "PMM", "SJIT"):
         se_tau2 = np.sqrt(2 * kb**2 / safe_df / w.sum(1) ** 2)
     se_tau2 = np.where(ok & (method != "EE") & ~fallback, se_tau2, np.nan)
     qe = np.where(ok, qe, 0.0)
@@ -473,6 +505,80 @@ def fit_batch(yi, vi, X=None, mask=None, method="REML", control=None) -> BatchFi
         fallback=fallback,
         p=p,
     )
+
+
+def _more_estimators(method, des, yc, v, m, kb, dfree, ok, qe, trP0, trPP0, con, weights):
+    """HS, HSk, GENQ, PMM, DLIT and SJIT as ``metafor::rma.uni`` 3.8-1 (see :func:`fit_batch`).
+
+    Returns ``tau2`` (untruncated for the closed forms), ``se_tau2``, ``converged`` and
+    ``iterations``.
+    """
+    B = yc.shape[0]
+    thr, maxiter = float(con["threshold"]), int(con["maxiter"])
+    safe_df = np.where(ok, dfree, np.nan)
+    converged = np.ones(B, bool)
+    iterations = np.zeros(B, int)
+    se = np.full(B, np.nan)
+    if method in ("HS", "HSk"):
+        sw = (m / v).sum(1)
+        rss = qe if method == "HS" else kb / safe_df * qe
+        tau2 = (rss - kb) / sw
+        t = np.maximum(tau2, 0.0)
+        se = np.sqrt(2 * dfree + 4 * t * trP0 + 2 * t * t * trPP0) / sw
+        if method == "HSk":
+            se = kb / safe_df * se
+    elif method == "GENQ":
+        a = np.asarray(weights, float).ravel()
+        if a.shape[0] != yc.shape[1] or not np.all(np.isfinite(a) & (a > 0)):
+            raise ValueError(
+                f"weights must be {yc.shape[1]} finite positive values (one per study); got "
+                f"shape {a.shape}."
+            )
+        aw = m * a[None, :]
+        A, _, e = des.wls(aw, yc)
+        rss = (aw * e * e).sum(1)
+        trP, trPP, trPVPV, trPPV = _p_traces(des, A, aw, v)
+        trPV = (aw * v).sum(1) - _tr(A, des.cross(aw * aw * v))
+        tau2 = (rss - trPV) / trP
+        t = np.maximum(tau2, 0.0)
+        se = np.sqrt(2 * trPVPV + 4 * t * trPPV + 2 * t * t * trPP) / trP
+    elif method == "PMM":
+        from scipy import stats
+
+        target = np.where(ok, stats.chi2.ppf(0.5, np.maximum(dfree, 1)), 0.0)
+        tau2, converged, iterations = _root_q(des, yc, v, m, target, thr, maxiter)
+    else:  # DLIT, SJIT: fixed-point iterations as metafor (|change| <= threshold)
+        if con["tau2_init"] is not None:
+            tau2 = np.full(B, float(con["tau2_init"]))
+        elif method == "DLIT":
+            tau2 = np.zeros(B)
+        else:
+            tau2 = (yc * yc).sum(1) / np.maximum(kb, 1)
+        active = ok.copy()
+        converged = ~active
+        trP = trPP = None
+        for _ in range(maxiter):
+            if not active.any():
+                break
+            w = m / (v + tau2[:, None])
+            A, _, e = des.wls(w, yc)
+            rss = (w * e * e).sum(1)
+            if method == "DLIT":
+                trP, trPP = _p_traces(des, A, w)
+                new = np.maximum(0.0, (rss - dfree) / trP)
+            else:
+                new = tau2 * rss / safe_df
+            iterations[active] += 1
+            small = np.abs(new - tau2) <= thr * np.maximum(1.0, new)
+            tau2 = np.where(active, new, tau2)
+            converged |= active & small
+            active &= ~small
+        if method == "DLIT":
+            w = m / (v + tau2[:, None])
+            A, _, _ = des.wls(w, yc)
+            trP, trPP = _p_traces(des, A, w)
+            se = np.sqrt(2 * dfree + 4 * tau2 * trP + 2 * tau2 * tau2 * trPP) / trP
+    return np.nan_to_num(tau2), se, converged, iterations
 
 
 def solve_q(yi, vi, targets, X=None, control=None) -> np.ndarray:

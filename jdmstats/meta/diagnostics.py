@@ -25,7 +25,7 @@ from jdmstats.results import ResultMixin, TableResult
 
 __all__ = ["leave_one_out", "influence", "cumulative", "baujat", "InfluenceResult"]
 
-_TESTS = ("z", "knha", "adhoc")
+_TESTS = ("z", "t", "knha", "adhoc")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -128,7 +128,7 @@ def _summaries(bf, yi, vi, mask, method, test, level):
         stat = est / se
     lev = _level(level)
     zcrit = stats.norm.isf((1 - lev) / 2)
-    if test in ("knha", "adhoc"):
+    if test in ("knha", "adhoc", "t"):  # "t": t(k - 1) without variance adjustment
         ddf = np.where(single, np.nan, dfree)
         pval = np.where(single, 2 * stats.norm.sf(np.abs(stat)), 2 * stats.t.sf(np.abs(stat), ddf))
         crit = np.where(single, zcrit, stats.t.isf((1 - lev) / 2, ddf))
@@ -522,7 +522,7 @@ def _influence_metareg(fit) -> InfluenceResult:
     mask = ~np.eye(k, dtype=bool)
     bf = _batch(yi, vi, mask, method, control, X=X)
     tau2_d = np.asarray(bf.tau2, dtype=float)
-    if test == "z":
+    if test in ("z", "t"):
         s2w_d = np.ones(k)
     else:
         s2w_d = np.where(bf.rss <= np.finfo(float).eps, 0.0, bf.rss / (k - 1 - p))

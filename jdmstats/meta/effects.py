@@ -35,11 +35,16 @@ __all__ = [
 
 #: Outcome measures understood by :func:`escalc`.
 MEASURES = ("PR", "PLO", "PAS", "PFT", "OR", "RD", "MD", "SMD", "ZCOR")
+#: Further measures (metafor names): 2x2 tables, incidence rates, ratio of means.
+MEASURES_2X2 = ("OR", "RR", "RD", "AS", "PETO", "YUQ", "YUY")
+MEASURES_RATES = ("IRR", "IRD")
+MEASURES = MEASURES + ("RR", "AS", "PETO", "YUQ", "YUY", "IRR", "IRD", "ROM")
 #: Accepted values of the ``to`` argument (where the continuity correction is added).
 TO_OPTIONS = ("only0", "all", "if0all", "none")
 
-_NO_CC_BY_DEFAULT = ("PAS", "PFT")  # metafor sets add=0 for these unless 'add' is given
-_CC_MEASURES = ("PR", "PLO", "PAS", "PFT", "OR", "RD")
+_NO_CC_BY_DEFAULT = ("PAS", "PFT", "AS")  # metafor sets add=0 for these unless 'add' is given
+_CC_MEASURES = ("PR", "PLO", "PAS", "PFT", "OR", "RD") + ("RR", "AS", "PETO", "YUQ", "YUY")
+_CC_MEASURES += ("IRR", "IRD")
 
 # transform names accepted by proportion_effects (and meta.proportion) -> escalc measure
 _TRANSFORMS = {
@@ -85,7 +90,10 @@ class EffectSizes(ResultMixin):
     vtype : str
         Variance type (metafor's ``vtype``).
     ni : ndarray
-        Total sample size per study (as counted before any correction).
+        Total sample size per study (as counted before any correction); total person-time
+        ``t1i + t2i`` for IRR/IRD.
+    dropped : ndarray of bool or None
+        Studies set to NaN by ``drop00=True`` (no events, or only events, in both groups).
     """
 
     measure: str
@@ -98,6 +106,7 @@ class EffectSizes(ResultMixin):
     vtype: str
     ni: np.ndarray
     _title: str = field(default="Effect sizes", repr=False)
+    dropped: np.ndarray | None = None
 
     @property
     def k(self) -> int:
@@ -239,16 +248,25 @@ def escalc(
     to: str = "only0",
     vtype: str = "LS",
     labels=None,
+    x1i=None,
+    x2i=None,
+    t1i=None,
+    t2i=None,
+    drop00: bool = False,
 ) -> EffectSizes:
     """Compute effect sizes and sampling variances as metafor's ``escalc`` does.
 
     Parameters
     ----------
-    measure : {"PR", "PLO", "PAS", "PFT", "OR", "RD", "MD", "SMD", "ZCOR"}
-        Outcome measure, named as in metafor: raw proportion, logit proportion, arcsine
-        square-root proportion, Freeman-Tukey double-arcsine proportion, log odds ratio, risk
-        difference, raw mean difference, standardised mean difference (Hedges' g with the exact
-        bias correction) and Fisher's r-to-z transformed correlation.
+    measure : str
+        Outcome measure, named as in metafor: ``"PR"``, ``"PLO"``, ``"PAS"``, ``"PFT"`` (raw,
+        logit, arcsine square-root and Freeman-Tukey double-arcsine proportion); 2x2 tables:
+        ``"OR"`` (log odds ratio), ``"RR"`` (log risk ratio), ``"RD"`` (risk difference),
+        ``"AS"`` (arcsine square-root risk difference), ``"PETO"`` (Peto's log odds ratio),
+        ``"YUQ"``/``"YUY"`` (Yule's Q and Y); ``"IRR"`` (log incidence rate ratio), ``"IRD"``
+        (incidence rate difference); ``"MD"`` (raw mean difference), ``"SMD"`` (Hedges' g with
+        the exact bias correction), ``"ROM"`` (log ratio of means, vtype LS/HO/AV/AVHO);
+        ``"ZCOR"`` (Fisher's r-to-z transformed correlation).
     xi, ni, mi : array_like, optional
         Single proportions: events, totals (or non-events ``mi``; ``ni = xi + mi``).
     ai, bi, ci, di, n1i, n2i : array_like, optional
@@ -269,6 +287,11 @@ def escalc(
         ``"HO"`` (homoscedastic; MD), ``"LS2"`` (SMD).
     labels : sequence, optional
         Study labels used in messages and summaries (default ``"1"``, ``"2"``, ...).
+    x1i, x2i, t1i, t2i : array_like, optional
+        Incidence rates (IRR, IRD): events and person-time in groups 1 and 2.
+    drop00 : bool
+        2x2 tables and rates: set yi and vi to NaN for studies with no events (or only events)
+        in both groups (metafor's ``drop00``; default False as in ``escalc``).
 
     Returns
     -------
@@ -311,8 +334,12 @@ def escalc(
     measure = measure.upper()
     if measure in ("PR", "PLO", "PAS", "PFT"):
         return _escalc_prop(measure, xi, ni, mi, add, to, vtype, labels)
-    if measure in ("OR", "RD"):
-        return _escalc_2x2(measure, ai, bi, ci, di, n1i, n2i, add, to, vtype, labels)
+    if measure in MEASURES_2X2:
+        return _escalc_2x2(measure, ai, bi, ci, di, n1i, n2i, add, to, vtype, labels, drop00)
+    if measure in MEASURES_RATES:
+        return _escalc_rates(measure, x1i, x2i, t1i, t2i, add, to, labels, drop00)
+    if measure == "ROM":
+        return _escalc_rom(m1i, m2i, sd1i, sd2i, n1i, n2i, vtype, labels)
     if measure in ("MD", "SMD"):
         return _escalc_means(measure, m1i, m2i, sd1i, sd2i, n1i, n2i, vtype, labels)
     return _escalc_zcor(ri, ni, vtype, labels)
@@ -381,7 +408,7 @@ def _escalc_prop(measure, xi, ni, mi, add, to, vtype, labels) -> EffectSizes:
     )
 
 
-def _escalc_2x2(measure, ai, bi, ci, di, n1i, n2i, add, to, vtype, labels) -> EffectSizes:
+def _escalc_2x2(measure, ai, bi, ci, di, n1i, n2i, add, to, vtype, labels, drop00=False):
     a = _as_array("ai", ai)
     k = a.shape[0]
     lab = _labels(labels, k)
@@ -407,13 +434,15 @@ def _escalc_2x2(measure, ai, bi, ci, di, n1i, n2i, add, to, vtype, labels) -> Ef
     _fail_if(d < 0, lab, "events 'ci' larger than group size 'n2i' (ci, n2i)", c, c + d)
     _fail_if(a + b <= 0, lab, "group size 'n1i' must be > 0", a + b)
     _fail_if(c + d <= 0, lab, "group size 'n2i' must be > 0", c + d)
-    if measure == "OR":
-        _check_vtype(measure, vtype, ("LS",))
-    else:
+    if measure == "RD":
         _check_vtype(measure, vtype, ("LS", "UB", "AV"))
+    else:
+        _check_vtype(measure, vtype, ("LS",))
     add_v = _resolve_cc(measure, add, to)
-    zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
-    cc = _cc_mask(zero, to, add_v)
+    n_raw = a + b + c + d
+    dropped = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0)) if drop00 else np.zeros(k, bool)
+    zero = ((a == 0) | (b == 0) | (c == 0) | (d == 0)) & ~dropped
+    cc = _cc_mask(zero, to, add_v) & ~dropped
     inc = add_v * cc
     a, b, c, d = a + inc, b + inc, c + inc, d + inc
     n1, n2 = a + b, c + d
@@ -422,6 +451,8 @@ def _escalc_2x2(measure, ai, bi, ci, di, n1i, n2i, add, to, vtype, labels) -> Ef
         if measure == "OR":
             yi = np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2))
             vi = 1 / a + 1 / b + 1 / c + 1 / d
+        elif measure in ("RR", "AS", "PETO", "YUQ", "YUY"):
+            yi, vi = _more_2x2(measure, a, b, c, d)
         else:
             yi = p1 - p2
             if vtype == "LS":
@@ -429,9 +460,13 @@ def _escalc_2x2(measure, ai, bi, ci, di, n1i, n2i, add, to, vtype, labels) -> Ef
             elif vtype == "UB":
                 vi = p1 * (1 - p1) / (n1 - 1) + p2 * (1 - p2) / (n2 - 1)
             else:
-                m1 = np.sum(p1 * n1) / np.sum(n1)
-                m2 = np.sum(p2 * n2) / np.sum(n2)
+                keep = ~dropped  # metafor sets dropped tables to NA before averaging
+                m1 = np.sum((p1 * n1)[keep]) / np.sum(n1[keep])
+                m2 = np.sum((p2 * n2)[keep]) / np.sum(n2[keep])
                 vi = m1 * (1 - m1) / n1 + m2 * (1 - m2) / n2
+    yi = np.where(dropped, np.nan, yi)
+    vi = np.where(dropped, np.nan, vi)
+    yi, vi = _recode_nonfinite(yi, vi, lab)
     return EffectSizes(
         measure=measure,
         yi=np.asarray(yi, dtype=float),
@@ -441,7 +476,127 @@ def _escalc_2x2(measure, ai, bi, ci, di, n1i, n2i, add, to, vtype, labels) -> Ef
         cc_value=add_v,
         cc_to=to,
         vtype=vtype,
-        ni=n1 + n2 - 2 * inc,
+        ni=n_raw,
+        dropped=dropped if drop00 else None,
+    )
+
+
+def _recode_nonfinite(yi, vi, lab):
+    """metafor's escalc: infinite or NaN yi/vi (and negative vi) become NaN, with a warning."""
+    yi = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    inf = np.isinf(yi) | np.isinf(vi)
+    if inf.any():
+        warnings.warn(
+            "Some yi and/or vi values are +-Inf (zero cells without a continuity correction); "
+            f"set to NaN, as metafor does (studies {[lab[i] for i in np.flatnonzero(inf)]}).",
+            UserWarning,
+            stacklevel=4,
+        )
+    bad = inf | np.isnan(yi) | np.isnan(vi) | (vi < 0)
+    return np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)
+
+
+def _more_2x2(measure, a, b, c, d):
+    """RR, AS, PETO, YUQ and YUY from (corrected) 2x2 cells, as metafor's escalc."""
+    n1, n2 = a + b, c + d
+    p1, p2 = a / n1, c / n2
+    if measure == "RR":
+        return np.log(p1) - np.log(p2), 1 / a - 1 / n1 + 1 / c - 1 / n2
+    if measure == "AS":
+        return np.arcsin(np.sqrt(p1)) - np.arcsin(np.sqrt(p2)), 1 / (4 * n1) + 1 / (4 * n2)
+    if measure == "PETO":
+        n = n1 + n2
+        xt, yt = a + c, b + d
+        ei = xt * n1 / n
+        v = xt * yt * (n1 / n) * (n2 / n) / (n - 1)
+        return (a - ei) / v, 1 / v
+    odds = (a / b) / (c / d)
+    s = 1 / a + 1 / b + 1 / c + 1 / d
+    if measure == "YUQ":
+        q = (odds - 1) / (odds + 1)
+        return q, 0.25 * (1 - q**2) ** 2 * s
+    y = (np.sqrt(odds) - 1) / (np.sqrt(odds) + 1)
+    return y, (1 - y**2) ** 2 * s / 16
+
+
+def _escalc_rates(measure, x1i, x2i, t1i, t2i, add, to, labels, drop00) -> EffectSizes:
+    x1 = _as_array("x1i", x1i)
+    k = x1.shape[0]
+    lab = _labels(labels, k)
+    x2 = _as_array("x2i", x2i, k)
+    t1 = _as_array("t1i", t1i, k)
+    t2 = _as_array("t2i", t2i, k)
+    _check_finite({"x1i": x1, "x2i": x2, "t1i": t1, "t2i": t2}, lab)
+    _fail_if(x1 < 0, lab, "negative event count 'x1i'", x1)
+    _fail_if(x2 < 0, lab, "negative event count 'x2i'", x2)
+    _fail_if(t1 <= 0, lab, "person-time 't1i' must be > 0", t1)
+    _fail_if(t2 <= 0, lab, "person-time 't2i' must be > 0", t2)
+    add_v = _resolve_cc(measure, add, to)
+    dropped = (x1 == 0) & (x2 == 0) if drop00 else np.zeros(k, bool)
+    zero = ((x1 == 0) | (x2 == 0)) & ~dropped
+    cc = _cc_mask(zero, to, add_v) & ~dropped
+    x1c, x2c = x1 + add_v * cc, x2 + add_v * cc
+    r1, r2 = x1c / t1, x2c / t2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "IRR":
+            yi, vi = np.log(r1) - np.log(r2), 1 / x1c + 1 / x2c
+        else:
+            yi, vi = r1 - r2, r1 / t1 + r2 / t2
+    yi, vi = _recode_nonfinite(np.where(dropped, np.nan, yi), np.where(dropped, np.nan, vi), lab)
+    return EffectSizes(
+        measure=measure,
+        yi=yi,
+        vi=vi,
+        labels=lab,
+        cc_applied=cc,
+        cc_value=add_v,
+        cc_to=to,
+        vtype="LS",
+        ni=t1 + t2,
+        dropped=dropped if drop00 else None,
+    )
+
+
+def _escalc_rom(m1i, m2i, sd1i, sd2i, n1i, n2i, vtype, labels) -> EffectSizes:
+    m1 = _as_array("m1i", m1i)
+    k = m1.shape[0]
+    lab = _labels(labels, k)
+    m2 = _as_array("m2i", m2i, k)
+    s1 = _as_array("sd1i", sd1i, k)
+    s2 = _as_array("sd2i", sd2i, k)
+    n1 = _as_array("n1i", n1i, k)
+    n2 = _as_array("n2i", n2i, k)
+    _check_finite({"m1i": m1, "m2i": m2, "sd1i": s1, "sd2i": s2, "n1i": n1, "n2i": n2}, lab)
+    _fail_if(s1 < 0, lab, "negative standard deviation 'sd1i'", s1)
+    _fail_if(s2 < 0, lab, "negative standard deviation 'sd2i'", s2)
+    _fail_if(n1 <= 0, lab, "group size 'n1i' must be > 0", n1)
+    _fail_if(n2 <= 0, lab, "group size 'n2i' must be > 0", n2)
+    _fail_if(m1 * m2 <= 0, lab, "ROM needs means of the same sign, both non-zero (m1i, m2i)",
+             m1, m2)  # fmt: skip
+    _check_vtype("ROM", vtype, ("LS", "HO", "AV", "AVHO"))
+    cv1, cv2 = s1 / m1, s2 / m2
+    yi = np.log(m1 / m2)
+    if vtype == "LS":
+        vi = cv1**2 / n1 + cv2**2 / n2
+    elif vtype == "HO":
+        sdp2 = ((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2)
+        vi = sdp2 / (n1 * m1**2) + sdp2 / (n2 * m2**2)
+    elif vtype == "AV":
+        vi = (np.sum(n1 * cv1) / np.sum(n1)) ** 2 / n1 + (np.sum(n2 * cv2) / np.sum(n2)) ** 2 / n2
+    else:
+        mcv = (np.sum(n1 * cv1) + np.sum(n2 * cv2)) / np.sum(n1 + n2)
+        vi = mcv**2 * (1 / n1 + 1 / n2)
+    return EffectSizes(
+        measure="ROM",
+        yi=yi,
+        vi=vi,
+        labels=lab,
+        cc_applied=np.zeros(k, dtype=bool),
+        cc_value=0.0,
+        cc_to="none",
+        vtype=vtype,
+        ni=n1 + n2,
     )
 
 

@@ -62,7 +62,9 @@ class GLMMResult(ResultMixin):
     df : float or None
         t degrees of freedom (None for z).
     loglik : float
-        Maximised AGHQ log-likelihood (binomial constants included, as lme4's ``logLik``).
+        Maximised AGHQ log-likelihood (binomial constants included, as lme4's ``logLik``;
+        metafor's printed logLik of ``rma.glmm``, and lme4's for nAGQ > 1, differ: see the
+        Notes of :func:`binomial_glmm`).
     converged : bool
     iterations : int
     note : str
@@ -365,6 +367,23 @@ def binomial_glmm(
     ``rma.glmm(measure="PLO", nAGQ=7)`` and ``nAGQ=1`` (lme4 1.1-31, tightened optimiser
     tolerances) on dat.pritz1997, dat.debruin2009, dat.hannum2020, dat.hasselblad1998 and the
     treatment arm of dat.nielweise2007 (zero events), to relative 1e-4.
+
+    Log-likelihood convention: ``loglik`` (and ``aic``/``bic`` derived from it) is the
+    AGHQ-approximated marginal log-likelihood of the counts, binomial coefficients included.
+    The R printouts differ (measured with metafor 3.8-1 / lme4 1.1-31,
+    tests/reference/metafor_ext.json):
+
+    * lme4 ``logLik(res$res.ML)``: equal to ours for ``nAGQ=1``; for ``nAGQ > 1`` (metafor's
+      default 7) lme4 reports it relative to the saturated binomial model, i.e. ours minus
+      ``sum(dbinom(xi, ni, xi/ni, log=TRUE))`` -- a data-dependent constant (dat.pritz1997:
+      -32.6054 here, -15.0553 in lme4, offset -17.5502).
+    * metafor ``logLik()`` / ``fitstats()`` / ``AIC()`` of ``rma.glmm``: ``ll(saturated) -
+      deviance(glmer) / 2``, which is not a marginal log-likelihood and is not ours plus a
+      constant (dat.pritz1997: -21.7371 at nAGQ=1 and -21.6608 at nAGQ=7 against our
+      -32.6565 and -32.6054; dat.debruin2009: -31.4396 vs -50.1552).
+
+    AIC/BIC comparisons with metafor's printout (or between lme4 fits with different nAGQ)
+    are therefore invalid; compare jdmstats fits with each other only.
 
     Examples
     --------

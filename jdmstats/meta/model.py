@@ -11,31 +11,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jdmstats.meta._solver import METHODS, fit_batch, solve_q
+from jdmstats.meta._solver import _METHODS_UPPER, ALL_METHODS, _level, fit_batch, solve_q
 from jdmstats.meta.fitstats import FitStatsMixin
 from jdmstats.results import ResultMixin
 
-TESTS = ("z", "knha", "adhoc")
+TESTS = ("z", "t", "knha", "adhoc")
 
 
 def _check_method_test(method: str, test: str) -> str:
     """The tau^2 estimator in upper case (``FE`` read as ``EE``); a clear error for an unknown
     estimator or test."""
-    method = str(method).upper()
-    if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}; accepted: {', '.join(METHODS)}.")
+    method = _METHODS_UPPER.get(str(method).upper(), str(method).upper())  # "HSk" keeps its case
+    if method not in ALL_METHODS:
+        raise ValueError(f"Unknown method {method!r}; accepted: {', '.join(ALL_METHODS)}.")
     if test not in TESTS:
         raise ValueError(f"Unknown test {test!r}; accepted: {', '.join(TESTS)}.")
     return "EE" if method == "FE" else method
-
-
-def _level(level: float) -> float:
-    level = float(level)
-    if level > 1:  # metafor style: 95
-        level /= 100.0
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1) (or a percentage); got {level!r}.")
-    return level
 
 
 def _labels(labels, k):
@@ -89,8 +80,8 @@ def _pvalue(stat, test, df):
 
 
 def _knha_scale(rss, k, p, test):
-    """metafor's s^2 for Hartung-Knapp (0 if RSS <= eps; >= 1 for ``adhoc``)."""
-    if test == "z":
+    """metafor's s^2 for Hartung-Knapp (0 if RSS <= eps; >= 1 for ``adhoc``; 1 for z and t)."""
+    if test in ("z", "t"):
         return 1.0
     s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
     if test == "adhoc":
@@ -114,12 +105,36 @@ def qprofile_ci(yi, vi, X, level, tau2_hat):
     return float(lb), float(ub)
 
 
+def qprofile_signs(yi, vi, X, level, tau2_hat):
+    """metafor's ``lb.sign`` / ``ub.sign`` of the Q-profile CI for tau^2.
+
+    ``">"``: the bound lies beyond the search limit ``max(100, 10 tau2)`` and is reported as
+    that limit; ``"<"`` (both): ``Q(0)`` is below the lower critical value, the CI is empty
+    and reported as ``[0, 0]``; ``""`` otherwise.
+    """
+    from scipy import stats
+
+    from jdmstats.meta._solver import qe_profile
+
+    k, p = X.shape
+    alpha = 1 - level
+    crit_u = stats.chi2.isf(alpha / 2, k - p)
+    crit_l = stats.chi2.ppf(alpha / 2, k - p)
+    tmax = max(100.0, 10 * tau2_hat)
+    q_max = qe_profile(tmax, yi, vi, X)
+    if qe_profile(0.0, yi, vi, X) < crit_l:
+        return "<", "<"
+    if q_max > crit_u:
+        return ">", ">"
+    return "", (">" if q_max > crit_l else "")
+
+
 @dataclass(frozen=True)
 class RMAResult(ResultMixin, FitStatsMixin):
     """Result of :func:`random_effects` (fields mirror metafor's ``rma.uni`` object).
 
     ``i2`` is in percent (as metafor); ``weights`` are percentages summing to 100.
-    ``df`` is ``k - 1`` for ``test="knha"``/``"adhoc"`` and None for ``"z"``.
+    ``df`` is ``k - 1`` for ``test="t"``/``"knha"``/``"adhoc"`` and None for ``"z"``.
     """
 
     yi: np.ndarray
@@ -158,8 +173,15 @@ class RMAResult(ResultMixin, FitStatsMixin):
     vt: float
     s2w: float = 1.0
     control: dict = field(default_factory=dict)
+    tau2_ci_signs: tuple = ("", "")
 
     _title = "Random-effects meta-analysis"
+
+    @property
+    def tau2_ci_capped(self) -> bool:
+        """True when a Q-profile bound exceeds the search limit ``max(100, 10 tau2)`` and is
+        reported as that limit (metafor prints it as ``">limit"``)."""
+        return ">" in self.tau2_ci_signs
 
     @property
     def tau(self) -> float:
@@ -174,8 +196,11 @@ class RMAResult(ResultMixin, FitStatsMixin):
             f"{self.method} ({self.test})",
         )  # fmt: skip
 
-    def confint(self):
+    def confint(self, type: str = "QP"):
         """Q-profile confidence intervals for tau^2, tau, I^2 (%) and H^2 (metafor ``confint``).
+
+        ``type="PL"``: the profile-likelihood interval of an ML/REML fit instead
+        (:func:`jdmstats.meta.profile.tau2_profile_ci`; metafor ``confint(type = "PL")``).
 
         Examples
         --------
@@ -186,6 +211,12 @@ class RMAResult(ResultMixin, FitStatsMixin):
         """
         import pandas as pd
 
+        if type == "PL":
+            from jdmstats.meta.profile import tau2_profile_ci
+
+            return tau2_profile_ci(self).summary()
+        if type != "QP":
+            raise ValueError(f"Unknown type {type!r}; accepted: QP, PL.")
         sq = lambda x: float(np.sqrt(x)) if np.isfinite(x) and x >= 0 else np.nan  # noqa: E731
         rows = {
             "tau2": (self.tau2, self.tau2_ci_low, self.tau2_ci_high),
@@ -193,9 +224,11 @@ class RMAResult(ResultMixin, FitStatsMixin):
             "I2": (self.i2, self.i2_ci_low, self.i2_ci_high),
             "H2": (self.h2, self.h2_ci_low, self.h2_ci_high),
         }
-        return pd.DataFrame.from_dict(
+        out = pd.DataFrame.from_dict(
             rows, orient="index", columns=["estimate", "ci_low", "ci_high"]
         )
+        out.attrs["tau2_ci_signs"] = self.tau2_ci_signs  # metafor's lb.sign / ub.sign
+        return out
 
     def __repr__(self) -> str:
         kind = "Equal-effects" if self.method == "EE" else "Random-effects"
@@ -230,6 +263,7 @@ def random_effects(
     labels=None,
     knha_adhoc: bool = False,
     control: dict | None = None,
+    weights=None,
 ) -> RMAResult:
     """Random-effects (or equal-effects) meta-analysis, as ``metafor::rma.uni``.
 
@@ -237,12 +271,14 @@ def random_effects(
     ----------
     yi, vi : array_like
         Effect sizes and sampling variances (``vi > 0``).
-    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB"}
-        Estimator of tau^2 (metafor names).
-    test : {"z", "knha", "adhoc"}
-        Wald z-test, Hartung-Knapp(-Sidik-Jonkman) t-test on k - 1 df with metafor's s^2
-        scaling, or ``"adhoc"``: Hartung-Knapp never narrower than the Wald interval
-        (s^2 floored at 1, metafor ``test="adhoc"``).
+    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB", "HS", "HSk", "GENQ", \
+"PMM", "DLIT", "SJIT"}
+        Estimator of tau^2 (metafor names; GENQ needs ``weights``).
+    test : {"z", "t", "knha", "adhoc"}
+        Wald z-test; ``"t"``: the same statistic against t(k - 1), no variance adjustment
+        (metafor ``test="t"``); Hartung-Knapp(-Sidik-Jonkman) t-test on k - 1 df with
+        metafor's s^2 scaling, or ``"adhoc"``: Hartung-Knapp never narrower than the Wald
+        interval (s^2 floored at 1, metafor ``test="adhoc"``).
     level : float
         Confidence level (0.95; 95 is accepted as well).
     labels : sequence of str, optional
@@ -251,6 +287,11 @@ def random_effects(
         Shortcut: with ``test="knha"``, use the ad hoc correction (same as ``test="adhoc"``).
     control : dict, optional
         Passed to the solver (``threshold``, ``maxiter``, ``stepadj``, ``tau2_init``).
+    weights : array_like, optional
+        User weights (metafor's ``weights``): the pooled estimate is ``sum(a y) / sum(a)``
+        with variance ``sum(a^2 (vi + tau2)) / sum(a)^2``; they are also the weights of the
+        GENQ estimator.  Hartung-Knapp still scales by the inverse-variance residuals, as
+        metafor.  Q, I^2 and H^2 are unaffected.
 
     Returns
     -------
@@ -271,7 +312,18 @@ def random_effects(
     tau^2 changes by less than ``1e-12 * max(1, tau2)``; metafor's default (``threshold =
     1e-5``) stops earlier, so its default-control tau^2 can differ from ours in the fourth
     significant digit (e.g. 0.0077122 vs 0.0077096 in the :mod:`jdmstats.meta` example); with
-    ``control = list(threshold = 1e-13)`` metafor gives our values.
+    ``control = list(threshold = 1e-13)`` metafor gives our values for the Fisher-scoring
+    estimators (ML, REML, EB) and DLIT/SJIT.  Paule-Mandel (PM, PMM) is solved by
+    ``uniroot`` in metafor, whose precision is set by ``tol`` (default
+    ``.Machine$double.eps^0.25``), not ``threshold``: use ``control = list(tol = 1e-13)``
+    there.  A Q-profile bound beyond the search limit ``max(100, 10 tau2)`` is reported as
+    the limit with a warning and ``tau2_ci_capped = True`` (metafor prints ``">limit"``).
+
+    The estimators HS, HSk, GENQ (with ``weights``), PMM, DLIT and SJIT, ``test="t"`` and user
+    weights are validated against metafor 3.8-1 on 6 metadat datasets (z, t, knha; relative
+    1e-6, tests/reference/metafor_ext.json).  Where metafor's iterated DL oscillates and stops
+    with an error (e.g. dat.hackshaw1998), a RuntimeWarning is emitted and DL is used
+    (``fallback="DL"``).
 
     With k = 1 the pooled estimate is the single study (Wald CI from its own variance); tau^2,
     I^2, H^2 and Q are undefined and returned as NaN with a warning (metafor reports
@@ -293,6 +345,14 @@ def random_effects(
     yi, vi, labs = _check_inputs(yi, vi, labels)
     k = yi.size
     nan = float("nan")
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float).ravel()
+        if weights.shape != yi.shape or not np.all(np.isfinite(weights) & (weights > 0)):
+            raise ValueError(
+                f"weights must be {k} finite positive values (one per study); got {weights!r}."
+            )
+    elif method == "GENQ":
+        raise ValueError("method='GENQ' needs user weights: pass weights=...")
 
     if k == 1:
         warnings.warn(
@@ -318,7 +378,7 @@ def random_effects(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = fit_batch(yi, vi, method=method, control=control)
+        fit = fit_batch(yi, vi, method=method, control=control, weights=weights)
     for w in caught:
         warnings.warn(w.message, w.category, stacklevel=2)
     p = 1
@@ -332,6 +392,9 @@ def random_effects(
         )
     s2w = _knha_scale(float(fit.rss[0]), k, p, test)
     se = float(np.sqrt(s2w * fit.vb[0, 0, 0]))
+    if weights is not None:  # metafor: weighted estimate with its sandwich variance
+        est = float(np.sum(weights * yi) / np.sum(weights))
+        se = float(np.sqrt(s2w * np.sum(weights**2 * (vi + tau2)) / np.sum(weights) ** 2))
     df = k - p if test != "z" else None
     crit = _crit(test, k - p, level)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -342,6 +405,7 @@ def random_effects(
     qe = float(fit.qe[0])
     q_p = float(stats.chi2.sf(qe, k - p))
     vt = float(fit.vt[0])
+    signs = ("", "")
     if method == "EE":
         i2 = max(0.0, 100 * (qe - (k - p)) / qe) if qe > 0 else 0.0
         h2 = qe / (k - p)
@@ -353,7 +417,17 @@ def random_effects(
         half = crit * np.sqrt(se**2 + tau2)
         pi_low, pi_high = est - half, est + half
         t_lo, t_hi = qprofile_ci(yi, vi, np.ones((k, 1)), level, tau2)
-    w = fit.weights[0]
+        signs = qprofile_signs(yi, vi, np.ones((k, 1)), level, tau2)
+        if ">" in signs:
+            warnings.warn(
+                f"The Q-profile {'interval' if signs[0] == '>' else 'upper bound'} for tau^2 "
+                f"lies beyond the search limit max(100, 10 tau2) = {max(100.0, 10 * tau2):g} "
+                "and is reported as that limit (metafor prints '>limit'); see "
+                "RMAResult.tau2_ci_capped.",
+                UserWarning,
+                stacklevel=2,
+            )
+    w = fit.weights[0] if weights is None else weights
     fb = "DL" if fit.fallback[0] else None
     return RMAResult(
         yi=yi, vi=vi, labels=labs, method=method, test=test, level=level, k=k,
@@ -365,5 +439,5 @@ def random_effects(
         h2=float(h2), h2_ci_low=float(t_lo / vt + 1), h2_ci_high=float(t_hi / vt + 1),
         q=qe, q_df=k - p, q_pvalue=q_p, weights=100 * w / w.sum(), df=df,
         converged=bool(fit.converged[0]), fallback=fb, iterations=int(fit.iterations[0]),
-        vt=vt, s2w=float(s2w), control=dict(control or {}),
+        vt=vt, s2w=float(s2w), control=dict(control or {}), tau2_ci_signs=signs,
     )  # fmt: skip

@@ -132,7 +132,8 @@ class MetaRegResult(ResultMixin, FitStatsMixin):
     """Result of :func:`metareg` (fields mirror metafor's ``rma.uni`` with moderators).
 
     ``r2`` is the pseudo-R^2 in percent (as metafor): ``max(0, 100 (tau2_0 - tau2) / tau2_0)``
-    with ``tau2_0`` from the intercept-only model fitted by the same estimator.  ``i2`` (%) and
+    with ``tau2_0`` from the intercept-only model fitted by the same estimator; NaN, with the
+    reason in ``r2_note``, when tau^2 is numerically zero in both models.  ``i2`` (%) and
     ``h2`` describe the residual heterogeneity.  ``qm_df`` is ``(m, k - p)`` for knha.
     """
 
@@ -167,6 +168,8 @@ class MetaRegResult(ResultMixin, FitStatsMixin):
     intercept: bool
     encoding: _Encoding = field(repr=False)
     control: dict = field(default_factory=dict)
+    r2_note: str | None = None
+    weights: np.ndarray | None = field(default=None, repr=False)
 
     _title = "Mixed-effects meta-regression"
 
@@ -240,6 +243,8 @@ class MetaRegResult(ResultMixin, FitStatsMixin):
                 f"F(df1 = {self.qm_df[0]}, df2 = {self.qm_df[1]}) = {self.qm:.4f}, "
                 f"p = {self.qm_pvalue:.4g}"
             )
+        if self.r2_note:
+            lines.append(self.r2_note)
         lines += ["", self.coef.to_string(float_format=lambda x: f"{x:.4f}")]
         return "\n".join(lines)
 
@@ -317,6 +322,7 @@ def metareg(
     intercept: bool = True,
     labels=None,
     control: dict | None = None,
+    weights=None,
 ) -> MetaRegResult:
     """Mixed-effects meta-regression, as ``metafor::rma.uni(yi, vi, mods = ...)``.
 
@@ -328,10 +334,12 @@ def metareg(
         Moderators.  Non-numeric columns (object, string, category, bool) are dummy-coded
         with the first level (category order, else sorted) as reference, columns named
         ``"col[level]"``.
-    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB"}
-        Estimator of the residual tau^2.
-    test : {"z", "knha", "adhoc"}
-        z/chi^2 tests, or Hartung-Knapp t/F tests on ``k - p`` df (metafor ``test="knha"``).
+    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB", "HS", "HSk", "PMM", \
+"DLIT", "SJIT"}
+        Estimator of the residual tau^2 (metafor names; GENQ needs ``weights``).
+    test : {"z", "t", "knha", "adhoc"}
+        z/chi^2 tests; t/F tests on ``k - p`` df without (``"t"``) or with the Hartung-Knapp
+        variance adjustment (metafor ``test="t"``, ``"knha"``).
     level : float
         Confidence level.
     intercept : bool
@@ -340,6 +348,11 @@ def metareg(
         Study labels for messages.
     control : dict, optional
         Solver options (see :func:`jdmstats.meta._solver.fit_batch`).
+    weights : array_like, optional
+        User weights (metafor's ``weights``): coefficients by weighted least squares with
+        these weights and the sandwich covariance ``(X'AX)^-1 X'A (V + tau2) A X (X'AX)^-1``;
+        also the weights of the GENQ estimator.  Hartung-Knapp keeps metafor's
+        inverse-variance scale factor.  Not supported by :func:`permutation_test`.
 
     Returns
     -------
@@ -388,7 +401,20 @@ def metareg(
         )
     if np.linalg.matrix_rank(X) < p:
         raise ValueError(f"Moderator matrix is not of full rank (columns: {names}).")
-    fit = fit_batch(yi, vi, X=X, method=method, control=control)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float).ravel()
+        if weights.shape != yi.shape or not np.all(np.isfinite(weights) & (weights > 0)):
+            raise ValueError(
+                f"weights must be {k} finite positive values (one per study); got {weights!r}."
+            )
+    fit = fit_batch(yi, vi, X=X, method=method, control=control, weights=weights)
+    if weights is not None:  # metafor: weighted estimates with the sandwich covariance
+        import dataclasses
+
+        B = np.linalg.inv(X.T @ (weights[:, None] * X))
+        beta_w = B @ (X.T @ (weights * yi))
+        meat = X.T @ ((weights**2 * (vi + fit.tau2[0]))[:, None] * X)
+        fit = dataclasses.replace(fit, beta=beta_w[None, :], vb=(B @ meat @ B)[None])
     int_only = intercept and p == 1
     btt = np.arange(1 if (intercept and not int_only) else 0, p)
     if method == "EE" and test != "z":
@@ -422,15 +448,17 @@ def metareg(
             h2 = tau2 / vt + 1
     else:
         qe, qe_p, i2, h2 = 0.0, 1.0, 0.0, 1.0
-    r2 = np.nan
+    r2, r2_note = np.nan, None
     if intercept and not int_only:
         if method == "EE":
             r2 = _adj_r2_weighted(yi, X, 1 / vi)
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                tau2_0 = float(fit_batch(yi, vi, method=method, control=control).tau2[0])
+                tau2_0 = float(fit_batch(yi, vi, method=method, control=control,
+                                         weights=weights).tau2[0])  # fmt: skip
             r2 = 0.0 if tau2_0 == 0 else max(0.0, 100 * (tau2_0 - tau2) / tau2_0)
+            r2, r2_note = _r2_undefined(r2, tau2_0, tau2, yi, vi)
     return MetaRegResult(
         coef=coef, tau2=tau2, se_tau2=float(fit.se_tau2[0]), qm=float(qm), qm_df=qm_df,
         qm_pvalue=qm_p, qe=qe, qe_df=k - p, qe_pvalue=qe_p, r2=float(r2), i2=float(i2),
@@ -438,7 +466,37 @@ def metareg(
         beta=beta, vb=vb, btt=btt, df=(k - p) if test != "z" else None, s2w=float(s2w),
         converged=bool(fit.converged[0]), fallback="DL" if fit.fallback[0] else None,
         labels=labs, intercept=intercept, encoding=enc, control=dict(control or {}),
+        r2_note=r2_note, weights=weights,
     )  # fmt: skip
+
+
+#: tau^2 below this share of the typical within-study variance (I^2 < 1e-6 %) is "numerically 0"
+R2_ZERO_TOL = 1e-8
+
+
+def _r2_undefined(r2, tau2_0, tau2, yi, vi):
+    """NaN and a reason when tau^2 is numerically zero in both models (R^2 = 0/0: noise).
+
+    No warning is emitted (egger_test, subgroup_analysis and anova refit meta-regressions
+    where this is common and harmless); the reason is kept in ``MetaRegResult.r2_note`` and
+    shown by its repr.
+
+    "Numerically zero" is ``tau2 <= 1e-8 * vt`` with the typical within-study variance ``vt``
+    of the intercept-only model (an I^2 below 1e-6 %).  Example: dat.lau1992 ~ year (ML),
+    where metafor reports R^2 = 78.8 % with its default control and 36.5 % with
+    ``threshold = 1e-13``, from tau^2 values of 1e-7 to 1e-14.
+    """
+    w = 1 / vi
+    vt = (yi.size - 1) / (w.sum() - (w**2).sum() / w.sum())
+    tol = R2_ZERO_TOL * vt
+    if tau2_0 <= tol and tau2 <= tol:
+        note = (
+            f"R^2 undefined: tau^2 is numerically zero both without moderators "
+            f"({tau2_0:.3g}) and with them ({tau2:.3g}; tolerance {tol:.3g} = 1e-8 x the typical "
+            "within-study variance), so (tau2_0 - tau2) / tau2_0 is rounding noise."
+        )
+        return np.nan, note
+    return r2, None
 
 
 def _adj_r2_weighted(y, X, w):
@@ -527,6 +585,8 @@ def permutation_test(
     """
     import pandas as pd
 
+    if getattr(reg, "weights", None) is not None:
+        raise ValueError("permutation_test does not support meta-regressions with user weights.")
     k, p = reg.X.shape
     X = reg.X
     int_only = reg.intercept and p == 1
@@ -579,7 +639,7 @@ def permutation_test(
             sl = slice(s, min(n, s + batch_size))
             fit = fit_batch(Y[sl], V[sl], X=X, method=reg.method, control=reg.control or None)
             s2w = np.ones(fit.rss.shape)
-            if reg.test != "z":
+            if reg.test in ("knha", "adhoc"):  # test="t": no variance adjustment
                 s2w = np.where(fit.rss <= np.finfo(float).eps, 0.0, fit.rss / (k - p))
                 if reg.test == "adhoc":
                     s2w = np.maximum(s2w, 1.0)
