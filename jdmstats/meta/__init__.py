@@ -69,6 +69,10 @@ _EXPORTS = {
     "trim_and_fill": "bias",
     "TrimFillResult": "bias",
     "anova": "fitstats",
+    "multilevel": "multilevel",
+    "MultilevelResult": "multilevel",
+    "robust": "robust",
+    "RobustResult": "robust",
     "fit_statistics": "fitstats",
     "LRTResult": "fitstats",
 }

@@ -9,15 +9,15 @@
 #   konstantopoulos2011: random = ~ 1 | district/school; REML and ML; intercept only and ~ year;
 #     test = "z" and test = "t" (dfs = "residual").
 #   assink2016: random = ~ 1 | study/esid with a block-diagonal V (vcalc, rho = 0.6 within
-#     study); REML; intercept only and ~ year.
+#     study); REML; intercept only, ~ year and ~ year + pubstatus.
 #   pritz1997 (PLO, escalc's 1/2 correction where xi = ni): random = ~ 1 | group/report with
 #     groups of size 1 and 2 (the shape of the prevalence sensitivity analysis); REML.
 #   bcg (log RR): random = ~ 1 | trial (one level, diagonal V), REML and ML, next to rma.uni.
 # confint(): profile-likelihood CIs of every sigma2 (uniroot tol = 1e-12).
 # robust(): CR1 (adjust = TRUE) and clubSandwich = TRUE (CR2, Satterthwaite, HTZ) on rma.uni
-#   (bcg, REML, intercept only and ~ ablat, cluster = a grouping of the 13 trials into 7),
-#   and rma.mv (konstantopoulos REML ~ 1 and ~ year, cluster = district; assink REML ~ year,
-#   cluster = study).
+#   (bcg, REML, ~ 1, ~ ablat and ~ ablat + year, cluster = a grouping of the 13 trials into 7),
+#   and rma.mv (konstantopoulos REML ~ 1 and ~ year, cluster = district; assink REML ~ year
+#   and ~ year + pubstatus, cluster = study; pritz1997 ~ 1, cluster = group).
 
 .libPaths(c("/work/Rlib", .libPaths()))
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
@@ -40,14 +40,15 @@ dsets$konstantopoulos2011 <- list(yi = c(d$yi), V = c(d$vi), groups = list(distr
 d <- dat.assink2016
 V <- vcalc(vi, cluster = study, obs = esid, rho = 0.6, data = d)
 dsets$assink2016 <- list(yi = c(d$yi), V = unname(as.matrix(V)),
-                         groups = list(study = d$study, esid = d$esid), mods = list(year = d$year))
+                         groups = list(study = d$study, esid = d$esid),
+                         mods = list(year = d$year, pubstatus = d$pubstatus))
 d <- escalc(measure = "PLO", xi = xi, ni = ni, data = dat.pritz1997)
 grp <- c(1, 1, 2, 3, 3, 4, 5, 5, 6, 7, 8, 8, 9, 10)
 dsets$pritz1997 <- list(yi = c(d$yi), V = c(d$vi), xi = d$xi, ni = d$ni,
                         groups = list(group = grp, report = d$study), mods = list())
 d <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 dsets$bcg <- list(yi = c(d$yi), V = c(d$vi), groups = list(trial = d$trial),
-                  mods = list(ablat = d$ablat))
+                  mods = list(ablat = d$ablat, year = d$year))
 
 fit_mv <- function(ds, mods, method, test = "z") {
   g <- ds$groups
@@ -101,6 +102,7 @@ add("konstantopoulos2011", character(0), "REML", "t")
 add("konstantopoulos2011", "year", "REML", "t")
 fits[["assink2016 REML 0"]] <- add("assink2016", character(0), "REML")
 fits[["assink2016 REML 1"]] <- add("assink2016", "year", "REML")
+fits[["assink2016 REML 2"]] <- add("assink2016", c("year", "pubstatus"), "REML")
 fits[["pritz1997 REML 0"]] <- add("pritz1997", character(0), "REML")
 fits[["pritz1997 ML 0"]] <- add("pritz1997", character(0), "ML")
 add("bcg", character(0), "REML")
@@ -122,6 +124,10 @@ rob_fit <- list(
   list(name = "bcg REML ~ablat", kind = "uni", dataset = "bcg", mods = "ablat",
        cluster = bcg_cluster,
        fit = rma(b$yi, b$V, mods = b$mods$ablat, method = "REML", control = ctrl_uni)),
+  list(name = "bcg REML ~ablat+year", kind = "uni", dataset = "bcg", mods = c("ablat", "year"),
+       cluster = bcg_cluster,
+       fit = rma(b$yi, b$V, mods = cbind(b$mods$ablat, b$mods$year), method = "REML",
+                 control = ctrl_uni)),
   list(name = "konstantopoulos2011 REML ~1", kind = "mv", dataset = "konstantopoulos2011",
        mods = character(0), cluster = dsets$konstantopoulos2011$groups$district,
        fit = fits[["konstantopoulos2011 REML 0"]]),
@@ -130,6 +136,9 @@ rob_fit <- list(
        fit = fits[["konstantopoulos2011 REML 1"]]),
   list(name = "assink2016 REML ~year", kind = "mv", dataset = "assink2016", mods = "year",
        cluster = dsets$assink2016$groups$study, fit = fits[["assink2016 REML 1"]]),
+  list(name = "assink2016 REML ~year+pubstatus", kind = "mv", dataset = "assink2016",
+       mods = c("year", "pubstatus"), cluster = dsets$assink2016$groups$study,
+       fit = fits[["assink2016 REML 2"]]),
   list(name = "pritz1997 REML ~1", kind = "mv", dataset = "pritz1997", mods = character(0),
        cluster = dsets$pritz1997$groups$group, fit = fits[["pritz1997 REML 0"]])
 )
