@@ -132,11 +132,15 @@ class _Lik:
 
     def parts(self, s2):
         """Everything at ``s2``: ll_ML, ll_REML, beta, vb, residuals, M, M^-1, P."""
-        from scipy.linalg import cho_factor, cho_solve
+        from scipy.linalg import cho_factor
+        from scipy.linalg.lapack import dpotri
 
         M = self.marginal(s2)
         c = cho_factor(M, lower=True)
-        Minv = cho_solve(c, np.eye(self.k))
+        Minv, info = dpotri(c[0], lower=True)
+        if info != 0:
+            raise np.linalg.LinAlgError("M is singular")
+        Minv = np.tril(Minv) + np.tril(Minv, -1).T
         MX = Minv @ self.X
         XMX = self.X.T @ MX
         vb = np.linalg.inv(XMX)
@@ -173,34 +177,10 @@ class _Lik:
         return ll, g, H, d
 
 
-def _maximise(lik, s2_init, fixed=None, tol=1e-12, maxiter=500):
-    """Maximise over sigma^2 >= 0 (components in ``fixed`` held at their values).
-
-    A quasi-Newton search on log sigma^2 (scipy L-BFGS-B, analytic gradient) followed by
-    Newton steps on sigma^2 with the analytic Hessian until the relative change is below
-    ``tol``; components whose likelihood decreases away from 0 are set to 0 (boundary).
-    """
-    from scipy.optimize import minimize
-
-    s2 = np.array(s2_init, dtype=float)
+def _newton(lik, s2, free, floor, tol, maxiter):
+    """Newton steps on the free sigma^2 (step halving, boundary at 0); returns
+    ``(s2, converged, iterations)``."""
     L = s2.size
-    fixed = np.zeros(L, bool) if fixed is None else np.asarray(fixed, bool)
-    free = ~fixed
-    scale = max(float(np.mean(np.diag(lik.V))), 1e-300)
-    floor = 1e-10 * scale
-    if free.any():
-
-        def f(th):
-            s = s2.copy()
-            s[free] = np.exp(th)
-            ll, g, _, _ = lik.derivs(s, hess=False)
-            return -ll, -(g[free] * s[free])
-
-        th0 = np.log(np.maximum(s2[free], 10 * floor))
-        res = minimize(f, th0, jac=True, method="L-BFGS-B",
-                       bounds=[(np.log(floor), np.log(1e6 * scale + 1e3))] * int(free.sum()),
-                       options=dict(ftol=1e-15, gtol=1e-12, maxiter=10000))  # fmt: skip
-        s2[free] = np.exp(res.x)
     converged = False
     it = 0
     zero = np.zeros(L, bool)
@@ -223,7 +203,7 @@ def _maximise(lik, s2_init, fixed=None, tol=1e-12, maxiter=500):
             if np.any(np.linalg.eigvalsh(Ha) >= 0):
                 raise np.linalg.LinAlgError
         except np.linalg.LinAlgError:
-            step = g[act] * np.maximum(s2[act], floor) ** 2  # ascent direction
+            return s2, False, it  # not locally concave: leave it to the quasi-Newton search
         t = 1.0
         cur = s2[act]
         while True:
@@ -246,6 +226,48 @@ def _maximise(lik, s2_init, fixed=None, tol=1e-12, maxiter=500):
             converged = True
             break
     return s2, converged, it
+
+
+def _maximise(lik, s2_init, fixed=None, tol=1e-12, maxiter=500, warm=False):
+    """Maximise over sigma^2 >= 0 (components in ``fixed`` held at their values).
+
+    A quasi-Newton search on log sigma^2 (scipy L-BFGS-B, analytic gradient) followed by
+    Newton steps on sigma^2 with the analytic Hessian until the relative change is below
+    ``tol``; components whose likelihood decreases away from 0 are set to 0 (boundary).
+    ``warm=True`` (a start near the optimum, as in the profile) tries Newton alone first.
+    """
+    from scipy.optimize import minimize
+
+    s2 = np.array(s2_init, dtype=float)
+    L = s2.size
+    fixed = np.zeros(L, bool) if fixed is None else np.asarray(fixed, bool)
+    free = ~fixed
+    scale = max(float(np.mean(np.diag(lik.V))), 1e-300)
+    floor = 1e-10 * scale
+    if warm:
+        out, ok, it = _newton(lik, s2.copy(), free, floor, tol, 30)
+        if ok:
+            return out, ok, it
+    if free.any():
+
+        def f(th):
+            s = s2.copy()
+            s[free] = np.exp(th)
+            ll, g, _, _ = lik.derivs(s, hess=False)
+            return -ll, -(g[free] * s[free])
+
+        th0 = np.log(np.maximum(s2[free], 10 * floor))
+        res = minimize(f, th0, jac=True, method="L-BFGS-B",
+                       bounds=[(np.log(floor), np.log(1e6 * scale + 1e3))] * int(free.sum()),
+                       options=dict(ftol=1e-15, gtol=1e-12, maxiter=10000))  # fmt: skip
+        s2[free] = np.exp(res.x)
+    out, ok, it = _newton(lik, s2, free, floor, tol, maxiter)
+    if not ok:  # Newton not applicable (e.g. not concave): keep the quasi-Newton solution
+        s2[free] = np.exp(res.x) if free.any() else s2[free]
+        g = lik.derivs(s2, hess=False)[1]
+        ok = bool(np.all(np.abs(g[free] * s2[free]) < 1e-6))
+        out = s2
+    return out, ok, it
 
 
 # --------------------------------------------------------------------------- result
@@ -395,8 +417,9 @@ class MultilevelResult(ResultMixin):
             def gap(s, j=j, fixed=fixed, start=start):
                 s0 = start[0].copy()
                 s0[j] = s
-                if L > 1:
-                    s0, _, _ = _maximise(lik, s0, fixed=fixed)
+                if L > 1:  # warm start at the previous profile point
+                    s0, _, _ = _maximise(lik, s0, fixed=fixed, tol=1e-10, warm=True)
+                    start[0] = s0.copy()
                 ll = lik.derivs(s0, hess=False)[0]
                 return 2 * (ll_max - ll) - crit
 
