@@ -18,6 +18,8 @@ egger_test, begg_test      regtest, ranktest
 trim_and_fill              trimfill (L0, R0; either side)
 anova, fit_statistics      anova (likelihood-ratio test of nested models), fitstats / logLik /
                            AIC / BIC (also .loglik, .aic, .bic, .aicc on every fitted model)
+multilevel                 rma.mv: nested random intercepts, known V, REML/ML, profile CIs
+robust                     robust(): cluster-robust CR1 (metafor) or CR2 (clubSandwich)
 =========================  ===============================================================
 
 Examples
@@ -85,7 +87,9 @@ __all__ = sorted(_EXPORTS)
 # module, so these are bound eagerly here, after their modules are loaded, and the function wins.
 from .influence import influence  # noqa: E402, F401
 from .metareg import metareg  # noqa: E402, F401
+from .multilevel import multilevel  # noqa: E402, F401  (same clash: module multilevel)
 from .proportion import proportion  # noqa: E402, F401
+from .robust import robust  # noqa: E402, F401  (same clash: module robust)
 
 
 def __getattr__(name: str):

@@ -189,8 +189,11 @@ def robust(fit, cluster, *, adjust: bool = True, clubsandwich: bool = False) -> 
     (I - H_jj) Theta_j Theta_j^(1/2)')^(-1/2) Theta_j^(1/2)`` under the working model
     ``Theta_j = M_j``; df per coefficient by Satterthwaite, and the moderator test is
     clubSandwich's HTZ (Hotelling T^2 with estimated df).  As in clubSandwich, the random
-    effects of a multilevel model must be nested in the clusters (CR2).  The robust
-    covariance uses the unscaled ``(X'WX)^-1`` also for models fitted with ``test="knha"``.
+    effects of a multilevel model must be nested in the clusters (CR2).  Known divergence:
+    for a model fitted with ``test="knha"`` the robust covariance here uses the unscaled
+    ``(X'WX)^-1``; metafor 3.8-1 builds its bread from the Hartung-Knapp-scaled ``vb``, so its
+    default robust SEs of such a fit are ``s^2`` times larger (1.0056 on dat.bcg) - the
+    Hartung-Knapp factor has no place in a sandwich estimator.
     Validated against metafor 3.8-1 ``robust()`` (adjust = TRUE / FALSE) and
     ``robust(clubSandwich = TRUE)`` with clubSandwich 0.6.0 on six models (rma.uni with and
     without a moderator; rma.mv on dat.konstantopoulos2011, dat.assink2016 and logit
