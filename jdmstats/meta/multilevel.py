@@ -312,6 +312,7 @@ class MultilevelResult(ResultMixin):
     converged: bool = True
     iterations: int = 0
     _Z: list = field(repr=False, default=None)
+    _fixed: np.ndarray = field(repr=False, default=None)
 
     _title = "Multilevel random-effects model"
 
@@ -409,15 +410,19 @@ class MultilevelResult(ResultMixin):
         crit = float(stats.chi2.ppf(level, 1))
         rows = []
         L = self.sigma2.size
+        held = np.zeros(L, bool) if self._fixed is None else np.asarray(self._fixed, bool)
         for j in range(L):
-            fixed = np.zeros(L, bool)
+            if held[j]:
+                rows.append((0.0, np.nan, np.nan))
+                continue
+            fixed = held.copy()
             fixed[j] = True
             start = [self.sigma2.copy()]
 
             def gap(s, j=j, fixed=fixed, start=start):
                 s0 = start[0].copy()
                 s0[j] = s
-                if L > 1:  # warm start at the previous profile point
+                if not fixed.all():  # warm start at the previous profile point
                     s0, _, _ = _maximise(lik, s0, fixed=fixed, tol=1e-10, warm=True)
                     start[0] = s0.copy()
                 ll = lik.derivs(s0, hess=False)[0]
@@ -487,7 +492,9 @@ def multilevel(
         Nested grouping variables, **outermost first**: ``[centre, cohort]`` is metafor's
         ``random = ~ 1 | centre/cohort`` and gives one sigma^2 per level (the inner groups are
         the combinations ``centre/cohort``, so cohort labels may repeat across centres).
-        Groups may have any size, including 1.
+        Groups may have any size, including 1.  A grouping with a single level gets
+        sigma^2 = 0 (fixed, as metafor); a level with as many groups as the one above it
+        (all outer groups of size 1) is confounded with it, which is warned about.
     mods : array_like or DataFrame, optional
         Moderators, encoded as in :func:`jdmstats.meta.metareg` (categorical columns
         dummy-coded); an intercept is added unless ``intercept=False``.
@@ -523,7 +530,7 @@ def multilevel(
     ``10 eps`` as 0).  The fixed effects are the GLS estimates with ``vb = (X'M^-1 X)^-1``.
     QE is the test of residual heterogeneity ``(y - X b_V)' V^-1 (y - X b_V)`` with ``b_V``
     the GLS estimate under ``V`` alone; QM tests all coefficients but the intercept.  Fit
-    statistics follow metafor's ``rma.mv``: ``parms = p + L``; ML deviance against the
+    statistics follow metafor's ``rma.mv``: ``parms = p +`` the number of estimated sigma^2; ML deviance against the
     saturated model ``-k/2 log(2 pi) - 1/2 log|V|``; REML deviance ``-2 ll``; BIC and AICc use
     ``n = k`` (ML) or ``k - p`` (REML).  Validated against metafor 3.8-1 ``rma.mv`` (tight
     ``optim`` BFGS control) on dat.konstantopoulos2011 (REML/ML, with and without a moderator,
@@ -588,7 +595,24 @@ def multilevel(
     qe = float(r_fe @ cho_solve(cV, r_fe))
     total = max(0.001 * L, float(np.var(r_fe, ddof=1)) - 1 / np.mean(1 / np.diag(V)))
     lik = _Lik(y, X, V, Z, method == "REML")
-    s2, converged, its = _maximise(lik, np.full(L, total / L))
+    fixed = np.array([n == 1 for n in nlev])
+    if fixed.any():
+        warnings.warn(
+            f"Single-level grouping(s) {[nm for nm, f in zip(names, fixed, strict=True) if f]} "
+            "in random: the corresponding sigma2 fixed to 0 (as metafor).",
+            UserWarning,
+            stacklevel=2,
+        )
+    same = [names[i] for i in range(1, L) if nlev[i] == nlev[i - 1]]
+    if same:
+        warnings.warn(
+            f"Grouping(s) {same} have as many levels as the level above them (every group of "
+            "the outer level holds one inner group): the two variance components are not "
+            "separately identifiable, only their sum is.",
+            UserWarning,
+            stacklevel=2,
+        )
+    s2, converged, its = _maximise(lik, np.where(fixed, 0.0, total / L), fixed=fixed)
     if not converged:
         warnings.warn("The optimiser did not converge; estimates may be inaccurate.",
                       UserWarning, stacklevel=2)  # fmt: skip
@@ -612,7 +636,7 @@ def multilevel(
                         index=cnames)  # fmt: skip
 
     # fit statistics (metafor rma.mv conventions)
-    parms = p + L
+    parms = p + int(L - fixed.sum())
     ll_ml, ll_reml = d["ll_ml"], d["ll_reml"]
     ll_qe = -0.5 * k * _LOG2PI - 0.5 * np.linalg.slogdet(V)[1]
 
@@ -629,5 +653,5 @@ def multilevel(
         qe=qe, qe_df=k - p, qe_pvalue=float(stats.chi2.sf(qe, k - p)), qm=qm, qm_df=qm_df,
         qm_pvalue=qm_p, btt=btt, k=k, p=p, parms=parms, method=method, test=test, level=level,
         df=df, fit_table=table, yi=y, V=V, X=X, M=d["M"], groups=codes, labels=labs,
-        intercept=intercept, converged=converged, iterations=its, _Z=Z,
+        intercept=intercept, converged=converged, iterations=its, _Z=Z, _fixed=fixed,
     )  # fmt: skip

@@ -11,7 +11,8 @@
 #   assink2016: random = ~ 1 | study/esid with a block-diagonal V (vcalc, rho = 0.6 within
 #     study); REML; intercept only, ~ year and ~ year + pubstatus.
 #   pritz1997 (PLO, escalc's 1/2 correction where xi = ni): random = ~ 1 | group/report with
-#     groups of size 1 and 2 (the shape of the prevalence sensitivity analysis); REML.
+#     groups of size 1 and 2 (the shape of the prevalence sensitivity analysis); REML and ML;
+#     and random = ~ 1 | one/report with a single-level 'one' (its sigma2 fixed to 0).
 #   bcg (log RR): random = ~ 1 | trial (one level, diagonal V), REML and ML, next to rma.uni.
 # confint(): profile-likelihood CIs of every sigma2 (uniroot tol = 1e-12).
 # robust(): CR1 (adjust = TRUE) and clubSandwich = TRUE (CR2, Satterthwaite, HTZ) on rma.uni
@@ -46,6 +47,9 @@ d <- escalc(measure = "PLO", xi = xi, ni = ni, data = dat.pritz1997)
 grp <- c(1, 1, 2, 3, 3, 4, 5, 5, 6, 7, 8, 8, 9, 10)
 dsets$pritz1997 <- list(yi = c(d$yi), V = c(d$vi), xi = d$xi, ni = d$ni,
                         groups = list(group = grp, report = d$study), mods = list())
+# a single-level outer grouping: metafor fixes its sigma2 to 0 (and warns)
+dsets$pritz1997_single <- dsets$pritz1997
+dsets$pritz1997_single$groups <- list(one = rep(1, 14), report = d$study)
 d <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 dsets$bcg <- list(yi = c(d$yi), V = c(d$vi), groups = list(trial = d$trial),
                   mods = list(ablat = d$ablat, year = d$year))
@@ -71,6 +75,7 @@ fit_mv <- function(ds, mods, method, test = "z") {
 
 summ <- function(f) {
   cis <- lapply(seq_along(f$sigma2), function(j) {
+    if (f$vc.fix$sigma2[j]) return(c(f$sigma2[j], NA, NA))  # fixed: no interval
     ci <- confint(f, sigma2 = j, control = ci_ctrl)
     unname(ci$random[1, ])
   })
@@ -105,6 +110,7 @@ fits[["assink2016 REML 1"]] <- add("assink2016", "year", "REML")
 fits[["assink2016 REML 2"]] <- add("assink2016", c("year", "pubstatus"), "REML")
 fits[["pritz1997 REML 0"]] <- add("pritz1997", character(0), "REML")
 fits[["pritz1997 ML 0"]] <- add("pritz1997", character(0), "ML")
+suppressWarnings(add("pritz1997_single", character(0), "REML"))
 add("bcg", character(0), "REML")
 add("bcg", character(0), "ML")
 add("bcg", "ablat", "REML")
