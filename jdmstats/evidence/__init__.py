@@ -8,3 +8,17 @@
 
 Imports only :mod:`jdmstats.errors` and :mod:`jdmstats.results` from outside this layer.
 """
+
+
+def __getattr__(name: str):
+    """Import submodules on first use (``jdmstats.<layer>.<module>``), keeping imports light."""
+    import importlib
+
+    if name.startswith("_"):
+        raise AttributeError(name)
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

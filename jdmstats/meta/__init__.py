@@ -24,6 +24,8 @@ excess_significance        tes (exact / chi2 / binom; tau2 > 0 allowed)
 selection_model            selmodel: step-function and beta selection models
 anova, fit_statistics      anova (likelihood-ratio test of nested models), fitstats / logLik /
                            AIC / BIC (also .loglik, .aic, .bic, .aicc on every fitted model)
+multilevel                 rma.mv: nested random intercepts, known V, REML/ML, profile CIs
+robust                     robust(): cluster-robust CR1 (metafor) or CR2 (clubSandwich)
 =========================  ===============================================================
 
 Examples
@@ -79,6 +81,10 @@ _EXPORTS = {
     "trim_and_fill": "bias",
     "TrimFillResult": "bias",
     "anova": "comparison",
+    "multilevel": "multilevel_models",
+    "MultilevelResult": "multilevel_models",
+    "robust": "cluster_robust",
+    "RobustResult": "cluster_robust",
     "fit_statistics": "fitstats",
     "LRTResult": "comparison",
     "mantel_haenszel": "mh",
