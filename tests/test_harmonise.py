@@ -127,6 +127,8 @@ def test_bundled_harmonise_twice_is_byte_identical(tmp_path):
     shutil.copytree(ROOT / "data" / "extraction", extraction)
     if (ROOT / "data" / "search_log.csv").exists():
         shutil.copy(ROOT / "data" / "search_log.csv", tmp_path / "data" / "search_log.csv")
+    if (ROOT / "data" / "search").is_dir():
+        shutil.copytree(ROOT / "data" / "search", tmp_path / "data" / "search")
     harmonise(extraction, tmp_path / "one")
     harmonise(extraction, tmp_path / "two")
     assert _digest(tmp_path / "one") == _digest(tmp_path / "two")

@@ -468,6 +468,65 @@ def check_arms(tables: dict[str, list[dict]]) -> list[Problem]:
     return problems
 
 
+def check_records(tables: dict[str, list[dict]]) -> list[Problem]:
+    """Rules of the records log: every exclusion coded, every included record a known source,
+    every included source a record (or identified by other methods), duplicates pointing at
+    an existing record of the same article, query ids that exist."""
+    records = tables.get("records")
+    if records is None:
+        return []
+    problems: list[Problem] = []
+    by_key = {r.get("url_key"): r for r in records}
+    studies = {s.get("study_id") for s in tables.get("studies", [])}
+    queries = {q.get("query_id") for q in tables.get("search_log", [])}
+    for r in records:
+        excluded = r.get("screening") == "excluded" or r.get("eligibility") == "excluded"
+        if excluded and not r.get("reason"):
+            problems.append(problem(r, "reason", "", "an excluded record needs one coded "
+                                    "reason"))  # fmt: skip
+        if r.get("screening") == "assessed" and r.get("eligibility") is None:
+            problems.append(problem(r, "eligibility", "", "an assessed record is included or "
+                                    "excluded"))  # fmt: skip
+        if r.get("screening") != "assessed" and r.get("eligibility") is not None:
+            problems.append(problem(r, "eligibility", r["eligibility"], "only assessed records "
+                                    "have an eligibility decision"))  # fmt: skip
+        if r.get("eligibility") == "included":
+            sid = r.get("study_id")
+            if not sid:
+                problems.append(problem(r, "study_id", "", "an included record names its source"))
+            elif studies and sid not in studies:
+                problems.append(problem(r, "study_id", sid, "no such study_id in studies"
+                                        + schema.did_you_mean(sid, sorted(studies))))  # fmt: skip
+        dup = r.get("duplicate_of")
+        if (r.get("screening") == "duplicate") != (dup is not None):
+            problems.append(problem(r, "duplicate_of", dup or "", "a duplicate names the record "
+                                    "it duplicates, and only a duplicate does"))  # fmt: skip
+        elif dup is not None:
+            first = by_key.get(dup)
+            if first is None or first.get("record_id") != r.get("record_id"):
+                problems.append(problem(r, "duplicate_of", dup, "must be a record of the same "
+                                        "article (same record_id)"))  # fmt: skip
+        if queries:
+            for q in str(r.get("query_ids") or "").split(";"):
+                if q and q not in queries:
+                    problems.append(problem(r, "query_ids", q, "no such query_id in search_log"))
+    if "studies" in tables and tables.get("search_log"):
+        found = {r.get("study_id") for r in records if r.get("eligibility") == "included"}
+        other = set()
+        for q in tables["search_log"]:
+            if re.search(r"seed|other method|citation|reference list|hand search",
+                         str(q.get("database")), re.I):  # fmt: skip
+                other.update(re.findall(r"[A-Z][A-Za-z]+[0-9]{4}[a-z]?",
+                                        str(q.get("included_ids") or "")))  # fmt: skip
+        for s in tables["studies"]:
+            if s.get("study_id") not in found | other:
+                problems.append(problem(s, "study_id", s.get("study_id"),
+                                        "included source with no record in the records log and "
+                                        "no search-log row of other methods (add its query "
+                                        "hits, or a row of the other method)"))  # fmt: skip
+    return problems
+
+
 def check_tables(tables: dict[str, list[dict]]) -> list[Problem]:
     """All checks on a set of harmonised tables (any subset of :data:`schema.TABLES`)."""
     problems = []
@@ -476,6 +535,7 @@ def check_tables(tables: dict[str, list[dict]]) -> list[Problem]:
     problems += check_rows(tables)
     problems += check_references(tables)
     problems += check_arms(tables)
+    problems += check_records(tables)
     return problems
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "load_arms",
     "load_exclusions",
     "load_search_log",
+    "load_records",
     "load_all",
 ]
 
@@ -155,6 +156,12 @@ def load_search_log(path: str | os.PathLike | None = None) -> pd.DataFrame:
     return _load("search_log", path)
 
 
+def load_records(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The records log: one row per distinct page the searches returned, with its PRISMA
+    screening and eligibility decision (written by ``jdmstats harmonise``)."""
+    return _load("records", path)
+
+
 def columns_doc(table: schema.Table) -> str:
     """numpydoc text describing a table's columns, generated from the schema."""
     lines = ["", "    Parameters", "    ----------",
@@ -174,5 +181,6 @@ def columns_doc(table: schema.Table) -> str:
 
 for _name, _func in (("studies", load_studies), ("cohorts", load_cohorts),
                      ("patients", load_patients), ("episodes", load_episodes),
-                     ("arms", load_arms), ("exclusions", load_exclusions), ("search_log", load_search_log)):  # fmt: skip
+                     ("arms", load_arms), ("exclusions", load_exclusions),
+                     ("search_log", load_search_log), ("records", load_records)):  # fmt: skip
     _func.__doc__ = (_func.__doc__ or "") + "\n" + columns_doc(schema.TABLES[_name])

@@ -49,6 +49,7 @@ from pathlib import Path
 from jdmstats.errors import DataValidationError, Problem
 from jdmstats.evidence import schema
 from jdmstats.evidence.checks import BAD, ORIGIN, check_tables, coerce, read_csv_table
+from jdmstats.evidence.records import SEARCH_DIR, build_records, read_search_files
 
 LINE = "__line__"
 
@@ -675,6 +676,29 @@ def datapackage(folder: Path) -> dict:
     }
 
 
+def build_all(extraction: str | os.PathLike, search_log: str | os.PathLike | None = None
+              ) -> tuple[dict[str, list[dict]], list[Problem]]:  # fmt: skip
+    """Every harmonised table, in memory: the extraction files, the search log beside them
+    (``search_log.csv``) and, when ``search/hits.csv`` is there too, the records log."""
+    extraction = Path(extraction)
+    tables, problems = build_tables(sorted(extraction.glob("*.yaml")))
+    log_path = Path(search_log) if search_log else extraction.parent / "search_log.csv"
+    if log_path.exists():
+        log, probs = read_csv_table(log_path, schema.SEARCH_LOG)
+        problems += probs + check_tables({"search_log": log})
+        tables["search_log"] = log
+        search = log_path.parent / SEARCH_DIR
+        if (search / "hits.csv").exists():
+            hits, reruns, probs = read_search_files(search)
+            problems += probs
+            status = {r["query_id"]: r["status"] for r in reruns}
+            for q in log:
+                q["rerun"] = status.get(q["query_id"], q.get("rerun"))
+            tables["records"] = build_records(hits, log, tables["studies"])
+            problems += check_tables({k: tables[k] for k in ("studies", "search_log", "records")})
+    return tables, problems
+
+
 def harmonise(extraction: str | os.PathLike, out: str | os.PathLike,
               search_log: str | os.PathLike | None = None) -> dict[str, int]:  # fmt: skip
     """Rebuild the harmonised tables from the extraction files.
@@ -699,17 +723,11 @@ def harmonise(extraction: str | os.PathLike, out: str | os.PathLike,
         When any extraction file breaks a rule; nothing is written then.
     """
     extraction, out = Path(extraction), Path(out)
-    paths = sorted(p for p in extraction.glob("*.yaml"))
-    if not paths:
+    if not any(extraction.glob("*.yaml")):
         raise DataValidationError(
             [Problem(str(extraction), "", "", "", "no .yaml extraction files found")]
         )
-    tables, problems = build_tables(paths)
-    log_path = Path(search_log) if search_log else extraction.parent / "search_log.csv"
-    if log_path.exists():
-        log, probs = read_csv_table(log_path, schema.SEARCH_LOG)
-        problems += probs + check_tables({"search_log": log})
-        tables["search_log"] = log
+    tables, problems = build_all(extraction, search_log)
     if problems:
         raise DataValidationError(problems, context=str(extraction))
     out.mkdir(parents=True, exist_ok=True)

@@ -52,6 +52,24 @@ DURATION_UNITS = {"days": 12 / 365.25, "weeks": 12 * 7 / 365.25, "months": 1.0, 
 AGE_UNITS = {"days": 1 / 365.25, "weeks": 7 / 365.25, "months": 1 / 12, "years": 1.0}
 """Factor that converts an age in the key's unit to years."""
 
+RECORD_REASONS = {
+    "not_jdm": "another disease (adult dermatomyositis, scleroderma, kidney disease, ...)",
+    "adult_only": "adults only",
+    "no_calcinosis_data": "JDM, but no calcinosis count or therapy outcome",
+    "same_children_as": "reports children already in the data (study_id names the other report)",
+    "review_or_guideline": "review, guideline, textbook or survey of physicians",
+    "no_outcome": "therapy given, outcome not stated in the text read",
+    "text_not_readable": "no usable text, or the text stops before the numbers",
+    "out_of_scope": "unrelated to calcinosis in JDM",
+    "mixed_not_separable": "mixed series without separate numbers for the JDM children",
+    "no_separate_counts": "an aggregate statement without numbers (\"most improved\")",
+}
+"""Coded reasons for excluding a record (PRISMA 2020), one per excluded record."""
+HIT_DECISIONS = ("excluded_screening", "excluded_eligibility", "included")
+RERUN_STATUS = ("rerun", "not_rerun", "no_results", "differs", "new")
+SCREENING = ("duplicate", "excluded", "assessed")
+ELIGIBILITY = ("excluded", "included")
+
 MAX_CHILDREN = 100_000
 """Plausibility bound of any count of children in one source (the largest JDM registries hold a
 few thousand children): a larger number is a typing error, not evidence."""
@@ -622,6 +640,74 @@ ARMS = Table(
     foreign_keys=(("study_id", "studies", "study_id"), ("cohort_id", "cohorts", "cohort_id")),
 )  # fmt: skip
 
+RECORDS = Table(
+    "records",
+    "One row per distinct record (page) the logged searches returned, de-duplicated, with its "
+    "screening and eligibility decision (PRISMA 2020).",
+    (
+        Column("url_key", "string", "Normalised address of the page (scheme, www. and trailing "
+               "slash removed).", required=True, unique=True),
+        Column("record_id", "string", "Normalised identifier of the article: doi:..., else "
+               "pmid:..., else url:... (mirrors of one article share it).", required=True),
+        Column("url", "string", "Address as the search returned it (first seen; blank when the "
+               "search showed a result without an address)."),
+        Column("title", "string", "Title as shown."),
+        Column("doi", "string", "DOI, when visible."),
+        Column("pmid", "string", "PubMed id, when visible."),
+        Column("query_ids", "string", "search_log queries that returned this page "
+               "(;-separated).", required=True),
+        Column("n_hits", "integer", "How often the queries returned this page.", required=True,
+               minimum=1),
+        Column("duplicate_of", "string", "url_key of the first-seen page of the same article "
+               "(this page is a duplicate, removed before screening)."),
+        Column("screening", "string", "duplicate (removed before screening), excluded (on "
+               "title and abstract) or assessed.", required=True, vocab=SCREENING),
+        Column("eligibility", "string", "For assessed records: included or excluded.",
+               vocab=ELIGIBILITY),
+        Column("reason", "string", "Coded reason of an exclusion.", vocab=tuple(RECORD_REASONS)),
+        Column("study_id", "string", "Source the record became (included), or the source "
+               "already holding its children (same_children_as)."),
+        Column("origin", "string", "hits (a re-run or new query returned it) or search_log (the "
+               "included source of a logged query that was not re-run).", required=True,
+               vocab=("hits", "search_log")),
+        Column("note", "string", "Curator's note."),
+    ),
+    primary_key="url_key",
+)  # fmt: skip
+
+HITS = Table(
+    "search_hits",
+    "Input (typed by the curators, data/search/hits.csv): one row per result of a query.",
+    (
+        Column("query_id", "string", "search_log query.", required=True),
+        Column("rank", "integer", "Position in the results.", required=True, minimum=1),
+        Column("url", "string", "Address as returned (blank when none was shown: the record "
+               "is then identified by its query and rank)."),
+        Column("title", "string", "Title as shown."),
+        Column("doi", "string", "DOI, when visible."),
+        Column("pmid", "string", "PubMed id, when visible."),
+        Column("decision", "string", "Screening decision.", required=True, vocab=HIT_DECISIONS),
+        Column("reason", "string", "Coded reason (required unless included).",
+               vocab=tuple(RECORD_REASONS)),
+        Column("study_id", "string", "Source, for included (or same_children_as)."),
+        Column("note", "string", "Curator's note."),
+    ),
+)  # fmt: skip
+
+RERUNS = Table(
+    "search_reruns",
+    "Input (data/search/reruns.csv): whether each logged query was run again and matched.",
+    (
+        Column("query_id", "string", "search_log query.", required=True, unique=True),
+        Column("status", "string", "rerun, not_rerun (not run again), no_results, differs "
+               "(results no longer match the log), new (first run in this log).",
+               required=True, vocab=RERUN_STATUS),
+        Column("n_results", "integer", "Results returned by the re-run.", minimum=0),
+        Column("note", "string", "Curator's note."),
+    ),
+    primary_key="query_id",
+)  # fmt: skip
+
 EXCLUSIONS = Table(
     "exclusions",
     "Every record an analysis cannot use, with the reason.",
@@ -650,13 +736,16 @@ SEARCH_LOG = Table(
         Column("records_included", "integer", "New sources included.", required=True, minimum=0),
         Column("included_ids", "string", "study_ids included (;-separated)."),
         Column("records_excluded", "integer", "Relevant records excluded.", minimum=0),
-        Column("exclusion_reasons", "string", "Reasons, with counts."),
+        Column("exclusion_reasons", "string", "Reasons, with counts (free text, as logged)."),
+        Column("rerun", "string", "Whether the query was run again for the records log.",
+               vocab=RERUN_STATUS),
     ),
     primary_key="query_id",
 )  # fmt: skip
 
 TABLES: dict[str, Table] = {
-    t.name: t for t in (STUDIES, COHORTS, PATIENTS, EPISODES, ARMS, EXCLUSIONS, SEARCH_LOG)
+    t.name: t for t in (STUDIES, COHORTS, PATIENTS, EPISODES, ARMS, EXCLUSIONS, SEARCH_LOG,
+                           RECORDS)
 }
 """The harmonised tables, in dependency order."""
 

@@ -76,8 +76,8 @@ def validate_path(path: str | os.PathLike) -> list[Problem]:
         ]
     problems: list[Problem] = []
     yamls = sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
-    if yamls:
-        problems += harmonise.build_tables(yamls)[1]
+    for folder in sorted({p.parent for p in yamls}):
+        problems += harmonise.build_all(folder)[1]
     csv_dirs = sorted({p.parent for p in path.rglob("*.csv") if p.stem in schema.TABLES})
     for folder in csv_dirs:
         tables, probs = read_harmonised(folder)

@@ -105,16 +105,24 @@ def prisma(counts: PrismaCounts, ax=None):
     if len(c.databases) > 3:
         rest = sum(n for _, n in list(c.databases.items())[3:])
         db_lines += f"\n- {len(c.databases) - 3} other search tools: {_n(rest)}"
-    reason_lines = "".join(f"\n- {r}: {_n(n)}" for r, n in c.reasons.items())
+    reason_lines = "".join(f"\n- {r.replace('_', ' ')}: {_n(n)}" for r, n in c.reasons.items())
     L, W, R, H, gap = 9.0, 43.0, 57.0, 42.5, 5.0  # main x, width; side x, width; vertical gap
     mid = L + W / 2
     top = 100.0
     # identification
-    b1 = _box(ax, L, top, W, f"Records identified by {_n(c.queries)} logged queries "
-              f"(n = {_n(c.records_found)}){db_lines}")  # fmt: skip
-    b1r = _box(ax, R, top, H, "Records removed before screening\n- repeat hits not screened "
-               f"again (found - screened): {_n(c.removed_before_screening)}\nDuplicates noticed "
-               "while screening are counted among the excluded reports.", wrap=52)  # fmt: skip
+    if c.from_records:
+        b1 = _box(ax, L, top, W, f"Records identified by {_n(c.queries)} queries (n = "
+                  f"{_n(c.records_found)} distinct pages, from {_n(c.hits)} results)"
+                  f"{db_lines}")  # fmt: skip
+        b1r = _box(ax, R, top, H, "Records removed before screening\n- duplicates (other pages "
+                   f"of an article already identified): {_n(c.removed_before_screening)}",
+                   wrap=52)  # fmt: skip
+    else:
+        b1 = _box(ax, L, top, W, f"Records identified by {_n(c.queries)} logged queries "
+                  f"(n = {_n(c.records_found)}){db_lines}")  # fmt: skip
+        b1r = _box(ax, R, top, H, "Records removed before screening\n- repeat hits not "
+                   f"screened again (found - screened): {_n(c.removed_before_screening)}",
+                   wrap=52)  # fmt: skip
     _arrow(ax, L + W, (top + b1r) / 2, R, (top + b1r) / 2)
     ident_bottom = min(b1, b1r)
     # screening
@@ -126,14 +134,15 @@ def prisma(counts: PrismaCounts, ax=None):
     _arrow(ax, L + W, (t2 + b2) / 2, R, (t2 + b2) / 2)
     t3 = min(b2, b2r) - gap
     b3 = _box(ax, L, t3, W, f"Reports assessed for eligibility\n(n = {_n(c.reports_assessed)})")
-    b3r = _box(ax, R, t3, H, f"Reports excluded (n = {_n(c.reports_excluded)}), reasons as "
-               f"logged:{reason_lines}", wrap=52)  # fmt: skip
+    b3r = _box(ax, R, t3, H, f"Reports excluded (n = {_n(c.reports_excluded)}), one coded "
+               f"reason each:{reason_lines}", wrap=52)  # fmt: skip
     _arrow(ax, mid, b2, mid, t3)
     _arrow(ax, L + W, (t3 + b3) / 2, R, (t3 + b3) / 2)
     screen_bottom = min(b3, b3r)
     # included
     t4 = screen_bottom - gap
-    incl = (f"Sources included in the review (n = {_n(c.sources_included)})\n"
+    incl = ((f"Reports included (n = {_n(c.reports_included)})\n" if c.from_records else "")
+            + f"Sources included in the review (n = {_n(c.sources_included)})\n"
             f"- from the logged searches: {_n(c.sources_from_searches)}\n"
             f"- identified by other methods (seed reports, reference lists): "
             f"{_n(c.sources_other_methods)}\n"

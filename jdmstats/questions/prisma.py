@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -125,6 +126,11 @@ class PrismaCounts:
     case_patients: int
     episodes: int
     notes: tuple[str, ...] = field(default=())
+    reports_included: int = 0
+    hits: int = 0
+    queries_rerun: int = 0
+    queries_not_rerun: int = 0
+    from_records: bool = False
 
 
 def _int(series) -> int:
@@ -132,6 +138,91 @@ def _int(series) -> int:
 
 
 def prisma_counts(tables: dict[str, pd.DataFrame]) -> PrismaCounts:
+    """The PRISMA 2020 counts, from the records log when the data have one.
+
+    With a ``records`` table (one row per distinct page the queries returned, see
+    :mod:`jdmstats.evidence.records`): records identified = its rows; removed before screening
+    = the duplicates (other pages of an article already in the log); screened = identified -
+    duplicates; excluded on title and abstract; reports assessed = screened - excluded; reports
+    excluded, with a count per coded reason; reports included = assessed - excluded; sources
+    included from the searches = the distinct sources of the included reports, and by other
+    methods = the remaining sources of ``studies``. Every box is the sum of the boxes below it
+    (checked here). Without a records table the counts come from the search log's per-query
+    numbers, and a note says that they count repeat hits.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        From :func:`jdmstats.evidence.datasets.load_all`.
+
+    Returns
+    -------
+    PrismaCounts
+    """
+    records = tables.get("records")
+    if records is None or len(records) == 0:
+        counts = _counts_from_log(tables)
+        note = ("no records log in the data: boxes count the per-query hits of the search log, "
+                "repeat hits included")  # fmt: skip
+        return dataclasses.replace(counts, notes=(*counts.notes, note))
+    log = tables.get("search_log", pd.DataFrame(columns=["query_id", "database", "rerun"]))
+    studies = tables["studies"]
+    r = records
+    screening, eligibility = r["screening"].astype(str), r["eligibility"].astype(str)
+    identified = len(r)
+    duplicates = int((screening == "duplicate").sum())
+    screened = identified - duplicates
+    excluded_screen = int((screening == "excluded").sum())
+    assessed = screened - excluded_screen
+    excluded = r[eligibility == "excluded"]
+    included = r[eligibility == "included"]
+    reasons = excluded["reason"].astype(str).value_counts()
+    reasons = {k: int(reasons[k]) for k in sorted(reasons.index, key=lambda k: (-reasons[k], k))}
+    study_ids = set(studies["study_id"].astype(str))
+    from_searches = len(set(included["study_id"].astype(str)) & study_ids)
+    rerun = log["rerun"].astype(str) if "rerun" in log else pd.Series(dtype=str)
+    ran = rerun.isin(["rerun", "differs", "new", "no_results"])
+    notes = [f"{int(ran.sum())} of {len(log)} logged queries were run (again) and their results "
+             f"recorded; {int((rerun == 'not_rerun').sum())} were not run again"]  # fmt: skip
+    by_log = int((r["origin"].astype(str) == "search_log").sum())
+    if by_log:
+        notes.append(f"{by_log} included record(s) come from the search log of a query not run "
+                     "again")  # fmt: skip
+    if assessed != len(excluded) + len(included) or screened != excluded_screen + assessed:
+        raise AssertionError("PRISMA boxes do not add up: the records table is inconsistent "
+                             "(run jdmstats validate)")  # fmt: skip
+    cohorts = tables.get("cohorts", pd.DataFrame(columns=["include_primary", "n_patients"]))
+    primary = cohorts[cohorts["include_primary"].fillna(False).astype(bool)]
+    hits = int(pd.to_numeric(r["n_hits"], errors="coerce").fillna(0).sum())
+    dbs = log.loc[ran.to_numpy(), "database"].astype(str).value_counts() if len(log) else {}
+    return PrismaCounts(
+        queries=int(ran.sum()),
+        databases={str(k): int(v) for k, v in dict(dbs).items()},
+        records_found=identified,
+        removed_before_screening=duplicates,
+        records_screened=screened,
+        excluded_at_screening=excluded_screen,
+        reports_assessed=assessed,
+        reports_excluded=int(len(excluded)),
+        reasons=reasons,
+        sources_from_searches=from_searches,
+        sources_other_methods=len(study_ids) - from_searches,
+        sources_included=len(study_ids),
+        cohorts=int(len(cohorts)),
+        cohorts_primary=int(len(primary)),
+        children_primary=_int(primary["n_patients"]),
+        case_patients=int(len(tables.get("patients", ()))),
+        episodes=int(len(tables.get("episodes", ()))),
+        notes=tuple(notes),
+        reports_included=int(len(included)),
+        hits=hits,
+        queries_rerun=int(ran.sum()),
+        queries_not_rerun=int((rerun == "not_rerun").sum()),
+        from_records=True,
+    )
+
+
+def _counts_from_log(tables: dict[str, pd.DataFrame]) -> PrismaCounts:
     """Compute the PRISMA 2020 counts from loaded harmonised tables.
 
     Parameters
@@ -210,28 +301,31 @@ def prisma_counts(tables: dict[str, pd.DataFrame]) -> PrismaCounts:
 
 def counts_table(counts: PrismaCounts) -> pd.DataFrame:
     """The diagram's numbers as a table (``box``, ``item``, ``n``), in the diagram's order."""
-    rows = [
-        ("identification", "queries", counts.queries),
-        ("identification", "records found", counts.records_found),
-    ]
-    rows += [("identification", f"records found: {db}", n) for db, n in counts.databases.items()]
+    c = counts
+    found = "records identified (distinct)" if c.from_records else "records found"
+    rows = [("identification", "queries", c.queries), ("identification", found, c.records_found)]
+    if c.from_records:
+        rows.append(("identification", "hits (results of the queries, repeats included)", c.hits))
+    rows += [("identification", f"queries: {db}", n) for db, n in c.databases.items()]
     rows += [
-        ("identification", "removed before screening (repeat hits)",
-         counts.removed_before_screening),
-        ("screening", "records screened", counts.records_screened),
-        ("screening", "excluded on title and abstract", counts.excluded_at_screening),
-        ("screening", "reports assessed for eligibility", counts.reports_assessed),
-        ("screening", "reports excluded", counts.reports_excluded),
+        ("identification", "removed before screening (duplicates)" if c.from_records
+         else "removed before screening (repeat hits)", c.removed_before_screening),
+        ("screening", "records screened", c.records_screened),
+        ("screening", "excluded on title and abstract", c.excluded_at_screening),
+        ("screening", "reports assessed for eligibility", c.reports_assessed),
+        ("screening", "reports excluded", c.reports_excluded),
     ]  # fmt: skip
-    rows += [("screening", f"reports excluded: {r}", n) for r, n in counts.reasons.items()]
+    rows += [("screening", f"reports excluded: {r}", n) for r, n in c.reasons.items()]
+    if c.from_records:
+        rows.append(("included", "reports included", c.reports_included))
     rows += [
-        ("included", "sources included", counts.sources_included),
-        ("included", "sources from the logged searches", counts.sources_from_searches),
-        ("included", "sources identified by other methods", counts.sources_other_methods),
-        ("included", "cohorts", counts.cohorts),
-        ("included", "cohorts in the primary prevalence analysis", counts.cohorts_primary),
-        ("included", "children in the primary prevalence analysis", counts.children_primary),
-        ("included", "case patients", counts.case_patients),
-        ("included", "therapy courses (episodes)", counts.episodes),
+        ("included", "sources included", c.sources_included),
+        ("included", "sources from the logged searches", c.sources_from_searches),
+        ("included", "sources identified by other methods", c.sources_other_methods),
+        ("included", "cohorts", c.cohorts),
+        ("included", "cohorts in the primary prevalence analysis", c.cohorts_primary),
+        ("included", "children in the primary prevalence analysis", c.children_primary),
+        ("included", "case patients", c.case_patients),
+        ("included", "therapy courses (episodes)", c.episodes),
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["box", "item", "n"])
