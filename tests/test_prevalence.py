@@ -207,7 +207,7 @@ def test_pipeline_step_writes_tables_and_figures(tmp_path):
         assert t in names
     tab = pd.read_csv(tmp_path / "tables" / "prevalence.csv")
     assert list(tab.columns[:11]) == list(prevalence.TABLE_COLUMNS)
-    assert list(tab["model"]) == list(prevalence.SENSITIVITY)
+    assert list(tab["model"]) == [*prevalence.SENSITIVITY, prevalence.MULTILEVEL]
     # deterministic: a second run gives identical tables
     first = (tmp_path / "tables" / "prevalence_metareg.csv").read_bytes()
     with warnings.catch_warnings():
@@ -225,3 +225,45 @@ def test_pipeline_step_with_no_cohorts(tmp_path):
     tab = pd.read_csv(tmp_path / "tables" / "prevalence.csv")
     assert (tab["k"] == 0).all() and tab["note"].str.startswith("not fitted").all()
     assert all(p.suffix == ".csv" for p in files)
+
+
+# ------------------------------------------------------------- multilevel sensitivity (#20)
+@pytest.mark.reference
+def test_multilevel_overlaps_matches_rma_mv(ref_and_tables):
+    ref, tables = ref_and_tables
+    r = ref["prevalence_multilevel"]
+    fit, data, row = prevalence.multilevel_overlaps(tables["cohorts"])
+    assert list(data["cohort_id"]) == list(r["cohort_id"])
+    assert list(data["group"]) == list(r["group"])
+    assert row["k"] == r["k"] == len(data)
+    assert rel(fit.estimate, r["estimate_t"]) < 1e-6
+    assert rel(fit.se, r["se_t"]) < 1e-6
+    np.testing.assert_allclose(fit.sigma2, r["sigma2"], rtol=1e-5)
+    for col in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+        assert rel(row[col], r[col]) < 1e-6, (col, row[col], r[col])
+    assert rel(row["tau2"], sum(r["sigma2"])) < 1e-5
+
+
+def test_overlap_set_readmits_only_linked_reports():
+    cohorts = _cohorts([
+        dict(n_patients=50, n_calcinosis=10),
+        dict(n_patients=40, n_calcinosis=12),
+        dict(n_patients=60, n_calcinosis=15, include_primary=False, overlaps_with="Author2000",
+             exclusion_reason="reports the same children as Author2000"),
+        dict(n_patients=30, n_calcinosis=3, include_primary=False,
+             exclusion_reason="selected subgroup"),
+    ])
+    data = prevalence.overlap_set(cohorts)
+    assert sorted(data["cohort_id"]) == ["Author2000", "Author2001", "Author2002"]
+    assert dict(zip(data["cohort_id"], data["group"], strict=True)) == {
+        "Author2000": "Author2000", "Author2001": "Author2001", "Author2002": "Author2000"}
+    assert dict(zip(data["cohort_id"], data["readmitted"], strict=True)) == {
+        "Author2000": False, "Author2001": False, "Author2002": True}
+
+
+def test_multilevel_overlaps_without_overlaps_is_not_fitted():
+    cohorts = _cohorts([dict(n_patients=50, n_calcinosis=10), dict(n_patients=40, n_calcinosis=12)])
+    fit, data, row = prevalence.multilevel_overlaps(cohorts)
+    assert fit is None and len(data) == 2
+    assert row["note"] == "not fitted: no overlapping report to add back"
+    assert np.isnan(row["estimate"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jdmstats.outputs.tables import write_table
+from jdmstats.outputs.tables import as_written, write_table
 
 __all__ = ["STEPS", "COST", "step_descriptive", "step_prevalence", "step_delay", "step_response",
            "step_prisma"]  # fmt: skip
@@ -125,8 +125,9 @@ def _prevalence_figures(res, fdir: Path) -> list[Path]:
         loo = res.leave1out
         if "glmm_estimate" in loo.columns:
             fig, ax = style.figure("single", forest_height(k, n_pooled=1, row=0.11))
-            leave_one_out_plot(loo["omitted"], loo["glmm_estimate"], loo["glmm_ci_low"],
-                               loo["glmm_ci_high"], overall=glmm.estimate, ax=ax,
+            leave_one_out_plot(loo["omitted"], as_written(loo["glmm_estimate"]),
+                               as_written(loo["glmm_ci_low"]), as_written(loo["glmm_ci_high"]),
+                               overall=as_written(glmm.estimate), ax=ax,
                                percent=True)  # fmt: skip
             written += _save(fig, fdir / "prevalence_leave1out")
         if res.baujat is not None:

@@ -45,6 +45,9 @@ __all__ = [
     "metaregression",
     "small_study_effects",
     "PrevalenceModels",
+    "overlap_set",
+    "multilevel_overlaps",
+    "MULTILEVEL",
     "analyse",
     "TABLE_COLUMNS",
     "SUBGROUP_VARIABLES",
@@ -370,6 +373,111 @@ class PrevalenceModels(ResultMixin):
         return self.table
 
 
+MULTILEVEL = "multilevel_logit_reml_overlaps"
+"""Name of the sensitivity model that keeps every report of overlapping cohorts."""
+
+
+def overlap_set(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Every report of the primary cohorts, overlapping reports included, with its group.
+
+    The primary analysis (:func:`analysis_set`) counts children once, so a later or earlier
+    report on the same children is left out. This set keeps them: a cohort with a stated count
+    is added back when it was left out only for an overlap, i.e. when its ``overlaps_with``
+    links it, directly or through other reports (by ``cohort_id`` or ``study_id``), to a
+    cohort of the analysis set; the smaller of two overlapping included cohorts, which
+    :func:`analysis_set` drops, comes back the same way.  Each report is put in a ``group``
+    with the reports it overlaps (a connected component of the ``overlaps_with`` links),
+    named after the first cohort of the analysis set in it.
+
+    Returns
+    -------
+    DataFrame
+        The derived columns of :func:`analysis_set` plus ``group`` and ``readmitted`` (True for
+        a report that the primary analysis leaves out), sorted as the analysis set.
+    """
+    data, excluded = analysis_set(cohorts)
+    primary = set(data["cohort_id"])
+    c = cohorts[cohorts["n_calcinosis"].notna()]
+    by_study = c.groupby("study_id")["cohort_id"].apply(list).to_dict()
+    parent = {cid: cid for cid in c["cohort_id"]}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for cid, ov in zip(c["cohort_id"], c["overlaps_with"], strict=True):
+        if not isinstance(ov, str) or not ov.strip():
+            continue
+        for t in [ov] if ov in parent else by_study.get(ov, []):
+            a, b = find(cid), find(t)
+            if a != b:
+                parent[a] = b
+    roots = {find(cid) for cid in primary}
+    out = _derive(c[[cid in primary or find(cid) in roots for cid in c["cohort_id"]]])
+    first = {}  # group name: the first primary cohort (in analysis-set order) of the component
+    for cid in data["cohort_id"]:
+        first.setdefault(find(cid), cid)
+    groups = {cid: first[find(cid)] for cid in out["cohort_id"]}
+    out["group"] = out["cohort_id"].map(groups)
+    out["readmitted"] = ~out["cohort_id"].isin(primary)
+    return out.reset_index(drop=True)
+
+
+def multilevel_overlaps(cohorts: pd.DataFrame, level: float = 0.95):
+    """Three-level sensitivity model that keeps the overlapping reports (metafor ``rma.mv``).
+
+    Logit proportions (escalc ``PLO``) of :func:`overlap_set`, with random intercepts for the
+    group of reports on the same children and for the report within its group (metafor
+    ``rma.mv(yi, vi, random = ~ 1 | group/cohort, method = "REML")``), back-transformed with
+    the inverse logit.  The prediction interval uses both variance components.  The sampling
+    errors of two reports on the same children are taken as independent (their covariance is
+    not reported), so the CI is, if anything, too narrow; the model shows whether the primary
+    estimate depends on which report of an overlapping cohort was kept.
+
+    Returns
+    -------
+    (MultilevelResult or None, DataFrame, dict)
+        The fit (None when fewer than 2 reports), the data set of :func:`overlap_set`, and the
+        row of ``tables/prevalence.csv`` (``tau2`` is the sum of the two components; ``i2``
+        is left blank: metafor defines no I^2 for rma.mv).
+    """
+    from jdmstats.meta.effects import escalc
+    from jdmstats.meta.multilevel_models import multilevel
+
+    data = overlap_set(cohorts)
+    k, ng = len(data), int(data["group"].nunique()) if len(data) else 0
+    nre = int(data["readmitted"].sum()) if len(data) else 0
+    if k < 2 or nre == 0:
+        why = "fewer than 2 reports" if k < 2 else "no overlapping report to add back"
+        return None, data, _row(MULTILEVEL, None, data, f"not fitted: {why}")
+    es = escalc("PLO", xi=data["events"].to_numpy(), ni=data["total"].to_numpy())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = multilevel(es.yi, es.vi, random=[data["group"].to_numpy(),
+                                               data["cohort_id"].to_numpy()],
+                         method="REML", level=level, labels=list(data["label"]))  # fmt: skip
+    from scipy import stats
+
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    s2 = float(np.sum(fit.sigma2))
+    half = z * np.sqrt(fit.se**2 + s2)
+    expit = lambda x: float(1 / (1 + np.exp(-x)))  # noqa: E731
+    row = {"model": MULTILEVEL, "k": k, "n_patients": int(data["total"].sum()),
+           "n_calcinosis": int(data["events"].sum()), "estimate": expit(fit.estimate),
+           "ci_low": expit(fit.ci_low), "ci_high": expit(fit.ci_high),
+           "pi_low": expit(fit.estimate - half), "pi_high": expit(fit.estimate + half),
+           "tau2": s2, "i2": np.nan}  # fmt: skip
+    notes = [f"{k} reports in {ng} groups of the same children ({nre} overlapping reports "
+             "added back; n_patients sums the reports, so their children count once per report); sigma2 group "
+             f"{fit.sigma2[0]:.4g}, report {fit.sigma2[1]:.4g}; sampling errors of overlapping "
+             "reports taken as independent"]  # fmt: skip
+    notes += list(dict.fromkeys(str(w.message) for w in caught))
+    row["note"] = "; ".join(notes)
+    return fit, data, row
+
+
 def prevalence_models(cohorts: pd.DataFrame, level: float = 0.95) -> PrevalenceModels:
     """Fit the primary model and every sensitivity model of :data:`SENSITIVITY`.
 
@@ -384,7 +492,7 @@ def prevalence_models(cohorts: pd.DataFrame, level: float = 0.95) -> PrevalenceM
     --------
     >>> from jdmstats import datasets, prevalence
     >>> models = prevalence.prevalence_models(datasets.load_cohorts())
-    >>> list(models.table["model"]) == list(prevalence.SENSITIVITY)
+    >>> list(models.table["model"]) == [*prevalence.SENSITIVITY, prevalence.MULTILEVEL]
     True
     >>> models.primary.k == len(models.data)
     True
@@ -404,6 +512,8 @@ def prevalence_models(cohorts: pd.DataFrame, level: float = 0.95) -> PrevalenceM
             warnings.warn(f"prevalence model {name}: {note}", UserWarning, stacklevel=2)
         fits[name] = res
         rows.append(_row(name, res, sub, note))
+    fits[MULTILEVEL], _, ml_row = multilevel_overlaps(cohorts, level=level)
+    rows.append(ml_row)
     table = pd.DataFrame(rows, columns=[*TABLE_COLUMNS, "note"])
     return PrevalenceModels(fits=fits, table=table, data=data, excluded=excluded)
 

@@ -72,6 +72,7 @@ MODEL_NAMES = {
     "iv_freeman_tukey_reml_knha": "Freeman-Tukey, REML, Hartung-Knapp (flagged)",
     "glmm_excluding_abstract_only": "GLMM excluding abstract-only sources",
     "glmm_excluding_at_diagnosis": "GLMM excluding counts at diagnosis",
+    "multilevel_logit_reml_overlaps": "three-level logit model keeping the overlapping reports",
 }
 
 

@@ -93,6 +93,37 @@ if (k >= 2) {
   models$glmm_excluding_at_diagnosis <- glmm_summary(x[s], n[s])
   res$prevalence <- models
 
+  # three-level sensitivity model keeping the overlapping reports (jdmstats
+  # prevalence.overlap_set / multilevel_overlaps): cohorts with a count linked to the analysis
+  # set through overlaps_with (connected components), random = ~ 1 | group/cohort
+  ca <- coh[!is.na(coh$n_calcinosis), ]
+  par <- setNames(ca$cohort_id, ca$cohort_id)
+  find <- function(v) { while (par[[v]] != v) v <- par[[v]]; v }
+  for (i in seq_len(nrow(ca))) {
+    ov <- ca$overlaps_with[i]
+    if (is.na(ov) || trimws(ov) == "") next
+    tg <- if (ov %in% ca$cohort_id) ov else ca$cohort_id[ca$study_id == ov]
+    for (t in tg) { a <- find(ca$cohort_id[i]); b <- find(t); if (a != b) par[[a]] <- b }
+  }
+  roots <- unique(sapply(d$cohort_id, find))
+  m <- ca[ca$cohort_id %in% d$cohort_id | sapply(ca$cohort_id, find) %in% roots, ]
+  m <- m[order(m$year, m$cohort_id, method = "radix"), ]
+  first <- list()
+  for (cid in d$cohort_id) { r <- find(cid); if (is.null(first[[r]])) first[[r]] <- cid }
+  m$group <- sapply(m$cohort_id, function(v) first[[find(v)]])
+  if (nrow(m) > k) {
+    esm <- escalc("PLO", xi = m$n_calcinosis, ni = m$n_patients)
+    ml <- rma.mv(esm$yi, esm$vi, random = ~ 1 | group/cohort_id, data = cbind(esm, m),
+                 method = "REML", control = list(optimizer = "optim", optmethod = "BFGS",
+                                                  reltol = 1e-15, maxit = 10000))
+    pm <- predict(ml, transf = transf.ilogit)
+    res$prevalence_multilevel <- list(
+      cohort_id = m$cohort_id, group = m$group, k = ml$k, estimate_t = num(ml$beta),
+      se_t = num(ml$se), sigma2 = num(ml$sigma2), estimate = num(pm$pred),
+      ci_low = num(pm$ci.lb), ci_high = num(pm$ci.ub), pi_low = num(pm$pi.lb),
+      pi_high = num(pm$pi.ub), control = "rma.mv REML, optim BFGS reltol = 1e-15")
+  }
+
   # leave-one-out (k >= 3)
   if (k >= 3) {
     iv <- rma(measure = "PLO", xi = x, ni = n, method = "REML", test = "knha", control = ctrl)
