@@ -181,3 +181,21 @@ def test_properties(data):
     if fit.converged and rev.converged and abs(fit.estimate) < 8:
         assert abs(fit.estimate - rev.estimate) < 1e-6 * max(1, abs(fit.estimate))
         assert abs(fit.tau2 - rev.tau2) < 1e-5 * max(1, fit.tau2)
+
+
+def test_boundary_maximum_beats_an_interior_local_maximum():
+    """x = 18/79, 1/31, 31/184: the likelihood has an interior local maximum (tau^2 ~ 0.049,
+    logL ~ -9.5913) below its boundary value (tau^2 = 0, logL ~ -9.5806). metafor 3.8-1
+    rma.glmm(measure="PLO", method="ML", bobyqa rhoend 1e-12) gives tau^2 = 0 and these values
+    (the north_america subgroup of tests/reference/analyses_reference.json, 2026-12-03)."""
+    import warnings
+
+    from jdmstats.meta.proportions import proportion
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = proportion([18, 1, 31], [79, 31, 184], model="glmm")
+    assert fit.tau2 == 0.0
+    assert abs(fit.estimate / 0.170068027590367 - 1) < 1e-6
+    assert abs(fit.ci_low / 0.131312543697094 - 1) < 1e-6
+    assert abs(fit.ci_high / 0.217399215821793 - 1) < 1e-6

@@ -438,6 +438,12 @@ def binomial_glmm(
         yi = np.log(xc / (nc - xc))
         tau0 = max(float(np.std(yi)), 0.3)
         beta, tau, ll, converged, iters = _fit(model, float(np.mean(yi)), tau0, tol, maxiter)
+        # the likelihood can have an interior local maximum below its value on the boundary
+        # (tau = 0, the common-effect fit): keep whichever is higher, as lme4 does by
+        # optimising on the closed range tau >= 0
+        ll0, _, _ = model.value_grad(beta_fe, 0.0, grad=False)
+        if tau > 0 and ll0 >= ll:
+            beta, tau, ll, converged = beta_fe, 0.0, ll0, True
         if not converged:
             warnings.warn(
                 f"binomial_glmm: Newton iterations did not converge in {iters} iterations "
