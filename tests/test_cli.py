@@ -77,3 +77,21 @@ def test_harmonise_into_folder(tmp_path, source):
     )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "h" / "datapackage.json").exists()
+
+
+def test_run_uses_one_blas_thread_unless_the_user_sets_it():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, sys; from jdmstats import cli; cli._one_blas_thread(); "
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'), 'numpy' in sys.modules)")  # fmt: skip
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()  # fmt: skip
+    assert out == ["1", "False"]
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()  # fmt: skip
+    assert out == ["2", "False"]
