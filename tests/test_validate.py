@@ -301,3 +301,19 @@ def test_every_vocabulary_column_rejects_unknown_values(table):
     for col in table.columns:
         if col.vocab is not None:
             assert check_value("certainly-not-a-value", col), col.name
+
+
+def test_blank_year_needs_an_nd_study_id(source, write_source):
+    del source["year"]
+    only(validate_path(write_source(source)), "year", "end the study_id in ND")
+
+
+def test_nd_study_id_with_blank_year_is_valid(source, write_source):
+    del source["year"]
+    source["study_id"] = "TestauthorND"
+    assert validate_path(write_source(source, name="TestauthorND")) == []
+
+
+def test_nd_study_id_must_not_have_a_year(source, write_source):
+    source["study_id"] = "TestauthorND"
+    only(validate_path(write_source(source, name="TestauthorND")), "study_id", "means no year")

@@ -192,9 +192,21 @@ def check_rows(tables: dict[str, list[dict]]) -> list[Problem]:
                     rec,
                     "study_id",
                     sid,
-                    "must look like FirstauthorYYYY (ASCII letters, 4-digit year, optional a/b)",
+                    "must look like FirstauthorYYYY (ASCII letters, 4-digit year, optional a/b), "
+                    "or FirstauthorND when the year is not stated",
                 )
             )
+        elif sid is not None and re.search(r"ND[a-z]?$", sid):
+            if rec.get("year") is not None:
+                problems.append(problem(
+                    rec, "study_id", sid,
+                    f"a study_id ending in ND means no year; year is {rec['year']}: use "
+                    f"FirstauthorYYYY"))  # fmt: skip
+        elif sid is not None and rec.get("year") is None:
+            problems.append(problem(
+                rec, "year", None,
+                "year is required (when no page read gives it, leave it blank, say so in notes "
+                "and end the study_id in ND, e.g. SmithND)"))  # fmt: skip
         elif sid is not None and rec.get("year") is not None:
             digits = re.search(r"([0-9]{4})[a-z]?$", sid).group(1)
             if digits != str(rec["year"]):

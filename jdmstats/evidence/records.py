@@ -181,7 +181,8 @@ def build_records(hits: list[dict], search_log: list[dict], studies: list[dict],
     urls = {r["url_key"] for r in rows}
     by_id = {s["study_id"]: s for s in studies}
     for q in search_log:
-        for sid in re.findall(r"[A-Z][A-Za-z]+[0-9]{4}[a-z]?", str(q.get("included_ids") or "")):
+        ids = str(q.get("included_ids") or "")
+        for sid in re.findall(r"\b[A-Z][A-Za-z]+(?:[0-9]{4}|ND)[a-z]?\b", ids):
             s = by_id.get(sid)
             if sid in have or s is None or re.search(r"seed|other method", str(q.get("database")),
                                                      re.I):  # fmt: skip

@@ -439,7 +439,8 @@ STUDIES = Table(
         Column("first_author", "string", "Family name of the first author; blank when no author "
                "list was in the text read (the study_id then names the cohort, e.g. "
                "CarraLegacy2018, and the DOI identifies the source)."),
-        Column("year", "integer", "Publication year.", required=True, minimum=1900, maximum=2100),
+        Column("year", "integer", "Publication year; blank only when no page read gives it "
+               "(the study_id then ends in ND).", minimum=1900, maximum=2100),
         Column("title", "string", "Title of the source.", required=True),
         Column("journal", "string", "Journal or meeting."),
         Column("publication_type", "string", "Kind of publication.", vocab=PUBLICATION_TYPES),
@@ -749,4 +750,6 @@ TABLES: dict[str, Table] = {
 }
 """The harmonised tables, in dependency order."""
 
-STUDY_ID_PATTERN = re.compile(r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?$")
+STUDY_ID_PATTERN = re.compile(r"^[A-Z][A-Za-z]+(?:[0-9]{4}|ND)[a-z]?$")
+"""``FirstauthorYYYY`` (optional a/b suffix), or ``FirstauthorND`` when no page read gives the
+publication year (``year`` is then blank: a missing year is a note, never a reason to exclude)."""
