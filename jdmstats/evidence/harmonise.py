@@ -46,9 +46,18 @@ import json
 import os
 from pathlib import Path
 
-from jdmstats.errors import DataValidationError, Problem
+from jdmstats.errors import DataValidationError, FileProblem, Problem, errors_only
 from jdmstats.evidence import schema
-from jdmstats.evidence.checks import BAD, ORIGIN, check_tables, coerce, read_csv_table
+from jdmstats.evidence.checks import (
+    BAD,
+    ORIGIN,
+    check_tables,
+    coerce,
+    padding_rule,
+    read_csv_table,
+    read_text,
+    unreadable,
+)
 from jdmstats.evidence.records import SEARCH_DIR, build_records, read_search_files
 
 LINE = "__line__"
@@ -113,22 +122,20 @@ def read_yaml(path: Path) -> tuple[dict | None, list[Problem]]:
     """Parse one extraction file; YAML syntax errors become problems with their line."""
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return None, [Problem(str(path), "", "", "", f"not UTF-8 text ({exc.reason})")]
+    text, problems = read_text(path, bom="strip")
+    if text is None:
+        return None, problems
     try:
         doc = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = str(mark.line + 1) if mark else ""
         msg = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(str(path), row, "", "", f"YAML syntax error: {msg}")]
+        return None, [FileProblem(str(path), row, "", "", f"YAML syntax error: {msg}")]
     if not isinstance(doc, dict):
-        return None, [
-            Problem(str(path), "1", "", "", "the file must be a YAML mapping (key: value lines)")
-        ]
-    return doc, []
+        return None, [FileProblem(str(path), "1", "", "",
+                                  "the file must be a YAML mapping (key: value lines)")]
+    return doc, problems
 
 
 class _Reader:
@@ -267,6 +274,7 @@ def _typed(reader: _Reader, table: schema.Table, raw: dict, origin) -> dict:
     rec = {ORIGIN: origin}
     for col in table.columns:
         value, rule = coerce(raw.get(col.name), col)
+        rule = rule or padding_rule(raw.get(col.name), table, col)
         if rule:
             reader.problems.append(
                 Problem(origin[0], origin[1], col.name, str(raw.get(col.name)), rule)
@@ -572,6 +580,8 @@ def build_tables(paths) -> tuple[dict[str, list[dict]], list[Problem]]:
         for name, records in _source_records(path, doc, reader).items():
             tables[name] += records
         problems += reader.problems
+    if unreadable(problems):  # report the files that cannot be read, not their follow-on errors
+        return tables, unreadable(problems)
     tables["exclusions"] = [
         {ORIGIN: ("<derived>", str(i + 2)), **r} for i, r in enumerate(_exclusions(tables))
     ]
@@ -682,14 +692,20 @@ def build_all(extraction: str | os.PathLike, search_log: str | os.PathLike | Non
     (``search_log.csv``) and, when ``search/hits.csv`` is there too, the records log."""
     extraction = Path(extraction)
     tables, problems = build_tables(sorted(extraction.glob("*.yaml")))
+    if unreadable(problems):
+        return tables, problems
     log_path = Path(search_log) if search_log else extraction.parent / "search_log.csv"
     if log_path.exists():
         log, probs = read_csv_table(log_path, schema.SEARCH_LOG)
+        if unreadable(probs):
+            return tables, unreadable(probs)
         problems += probs + check_tables({"search_log": log})
         tables["search_log"] = log
         search = log_path.parent / SEARCH_DIR
         if (search / "hits.csv").exists():
             hits, reruns, probs = read_search_files(search)
+            if unreadable(probs):
+                return tables, unreadable(probs)
             problems += probs
             status = {r["query_id"]: r["status"] for r in reruns}
             for q in log:
@@ -728,8 +744,8 @@ def harmonise(extraction: str | os.PathLike, out: str | os.PathLike,
             [Problem(str(extraction), "", "", "", "no .yaml extraction files found")]
         )
     tables, problems = build_all(extraction, search_log)
-    if problems:
-        raise DataValidationError(problems, context=str(extraction))
+    if errors_only(problems):  # warnings do not stop it (jdmstats validate shows them)
+        raise DataValidationError(errors_only(problems), context=str(extraction))
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for name, table in schema.TABLES.items():
