@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime
 import io
 import json
@@ -651,19 +652,44 @@ def check_records(tables: dict[str, list[dict]]) -> list[Problem]:
                     problems.append(problem(r, "query_ids", q, "no such query_id in search_log"))
     if "studies" in tables and tables.get("search_log"):
         found = {r.get("study_id") for r in records if r.get("eligibility") == "included"}
-        other = set()
-        for q in tables["search_log"]:
-            if re.search(r"seed|other method|citation|reference list|hand search",
-                         str(q.get("database")), re.I):  # fmt: skip
-                other.update(re.findall(r"[A-Z][A-Za-z]+[0-9]{4}[a-z]?",
-                                        str(q.get("included_ids") or "")))  # fmt: skip
-        for s in tables["studies"]:
-            if s.get("study_id") not in found | other:
-                problems.append(problem(s, "study_id", s.get("study_id"),
-                                        "included source with no record in the records log and "
-                                        "no search-log row of other methods (add its query "
-                                        "hits, or a row of the other method)"))  # fmt: skip
+        problems += _other_methods(tables["studies"], tables["search_log"], found,
+                                   "no record in the records log")  # fmt: skip
     return problems
+
+
+OTHER_METHODS = re.compile(r"seed|other method|citation|reference list|hand search", re.I)
+"""A search-log row whose ``database`` matches this is identification by other methods (the
+same rule as :data:`jdmstats.questions.prisma.OTHER_METHODS`)."""
+_STUDY_IDS = re.compile(r"[A-Z][A-Za-z]+[0-9]{4}[a-z]?")
+
+
+def _other_methods(studies, log, found: set, missing: str) -> list[Problem]:
+    """Warn about every source that no search found and no other-methods row names: PRISMA
+    counts it as identified by other methods, which the curator should say (or correct)."""
+    other: set[str] = set()
+    for q in log:
+        if OTHER_METHODS.search(str(q.get("database"))):
+            other.update(_STUDY_IDS.findall(str(q.get("included_ids") or "")))
+    rule = (f"{missing} and no search-log row of other methods: PRISMA counts this source as "
+            "identified by other methods; say so with a search-log row of the other method "
+            "(database: 'citation search', 'reference list', ...), or log the query that found "
+            "it")  # fmt: skip
+    return [dataclasses.replace(problem(s, "study_id", s.get("study_id"), rule),
+                                severity="warning")
+            for s in studies if s.get("study_id") not in found | other]  # fmt: skip
+
+
+def check_search_log(tables: dict[str, list[dict]]) -> list[Problem]:
+    """Without a records log: every source is named by a logged query (``included_ids``) or a
+    row of other methods, else a warning says PRISMA counts it as found by other methods."""
+    if "records" in tables or not tables.get("search_log") or "studies" not in tables:
+        return []
+    found = set()
+    for q in tables["search_log"]:
+        if not OTHER_METHODS.search(str(q.get("database"))):
+            found.update(_STUDY_IDS.findall(str(q.get("included_ids") or "")))
+    return _other_methods(tables["studies"], tables["search_log"], found,
+                          "named by no logged query")  # fmt: skip
 
 
 def check_tables(tables: dict[str, list[dict]]) -> list[Problem]:
@@ -676,6 +702,7 @@ def check_tables(tables: dict[str, list[dict]]) -> list[Problem]:
     problems += check_inherited(tables)
     problems += check_arms(tables)
     problems += check_records(tables)
+    problems += check_search_log(tables)
     return problems
 
 

@@ -68,6 +68,8 @@ def validate_path(path: str | os.PathLike) -> list[Problem]:
     if not path.exists():
         return [Problem(str(path), "", "", "", "no such file or folder")]
     if path.is_file():
+        if path.name == harmonise.VOCABULARY_FILE:
+            return harmonise.read_vocabulary(path)[1]
         if path.suffix in (".yaml", ".yml"):
             return harmonise.build_tables([path])[1]
         if path.suffix == ".csv":

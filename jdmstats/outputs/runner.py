@@ -92,7 +92,7 @@ def resolve_data(data: str | os.PathLike | None, workdir: Path) -> Path:
     if (folder / "harmonised" / "studies.csv").exists():
         return folder / "harmonised"
     extraction = folder / "extraction" if (folder / "extraction").is_dir() else folder
-    if any(extraction.glob("*.yaml")):
+    if harmonise.sources_in(extraction):
         target = workdir / "harmonised"
         harmonise.harmonise(extraction, target)
         return target
