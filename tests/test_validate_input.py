@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jdmstats.errors import FileProblem
 from jdmstats.evidence import harmonise as harmonise_mod
@@ -256,3 +258,22 @@ def test_adding_a_therapy_class_keeps_every_other_style(monkeypatch):
     assert {c: after[c] for c in before} == before
     assert after["new_class"] not in before.values()
     assert style.class_style("new_class") == style.class_style("new_class")  # deterministic
+
+
+def test_semicolon_search_log_beside_the_extraction_is_one_problem(data):
+    path = data / "search_log.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    p = the_problem(validate_path(data))
+    assert (p.file, p.row) == (str(path), "1") and "separated by semicolons" in p.rule
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(content=st.binary(max_size=400))
+def test_any_bytes_as_a_table_give_problems_not_exceptions(tmp_path_factory, content):
+    from jdmstats.evidence import checks, schema
+
+    path = tmp_path_factory.mktemp("fuzz") / "cohorts.csv"
+    path.write_bytes(b"cohort_id,study_id,n_patients\n" + content)
+    records, problems = checks.read_csv_table(path, schema.COHORTS)  # never raises
+    assert problems and all(p.file == str(path) for p in problems)  # required columns missing
+    assert all(r["_origin"][0] == str(path) for r in records)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jdmstats.errors import Problem
+from jdmstats.errors import FileProblem, Problem
 from jdmstats.evidence import harmonise, schema
 from jdmstats.evidence.checks import (  # noqa: F401 - re-exported: the validation API
     BAD,
@@ -108,4 +108,7 @@ def validate_path(path: str | os.PathLike) -> list[Problem]:
         problems.append(
             Problem(str(path), "", "", "", "no extraction (.yaml) or harmonised (.csv) files found")
         )
-    return problems
+    # once each (search_log.csv is read with its extraction folder and as a table), and the
+    # files that cannot be read first: they are the cause of whatever else is reported
+    problems = list(dict.fromkeys(problems))
+    return sorted(problems, key=lambda p: not isinstance(p, FileProblem))
