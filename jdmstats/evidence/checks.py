@@ -37,6 +37,7 @@ ORIGIN = "_origin"
 BAD = "_bad"  # columns of a record whose raw value failed its type check (reported once)
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MISSING_MARKERS = ("nan", "na", "n/a", "null", "none", "nat", "#n/a", "missing")
 """Texts that mean "missing" to spreadsheets and data-frame libraries; never accepted as an id
 (compared case-insensitively)."""
@@ -140,9 +141,9 @@ def coerce(raw, column: schema.Column):
         return None, "must be true or false"
     if kind == "date":
         text = str(raw).strip()
-        import datetime
-
-        try:
+        try:  # fromisoformat alone also takes 20261203 and week dates (Python >= 3.11)
+            if not _ISO_DATE.match(text):
+                raise ValueError(text)
             datetime.date.fromisoformat(text)
         except ValueError:
             return None, "must be a date YYYY-MM-DD"
@@ -962,7 +963,8 @@ def check_harmonised(folder: str | os.PathLike) -> tuple[dict[str, list[dict]], 
     problems += probs
     if unreadable(problems):
         return tables, unreadable(problems)
-    if "studies" in tables and not tables["studies"]:
-        problems.append(Problem(str(folder / "studies.csv"), "", "", "", "no rows: the folder "
-                                "holds no source, so every analysis would be empty"))  # fmt: skip
+    if "studies" in tables and not tables["studies"]:  # every other row would lack its study
+        return tables, [FileProblem(str(folder / "studies.csv"), "", "", "", "no rows: the "
+                                    "folder holds no source, so every analysis would be "
+                                    "empty")]  # fmt: skip
     return tables, problems + check_tables(tables)
