@@ -18,19 +18,48 @@ def _repo_data() -> Path:
 
 
 def cmd_validate(args) -> int:
+    from jdmstats.errors import errors_only
     from jdmstats.evidence.validate import validate_path
 
     problems = []
     for path in args.paths:
         problems += validate_path(path)
-    for p in problems:
-        print(p)
-    if problems:
-        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+    write_problems(problems, args.format, sys.stdout)
+    errors = errors_only(problems)
+    warned = f", {len(problems) - len(errors)} warning(s)" if len(problems) > len(errors) else ""
+    if errors:
+        print(f"{len(errors)} problem(s) found{warned}", file=sys.stderr)
         return 1
     if not args.quiet:
-        print("ok: no problems found", file=sys.stderr)
+        print(f"ok: no problems found{warned}", file=sys.stderr)
     return 0
+
+
+FORMATS = ("text", "json", "csv")
+"""Output formats of ``jdmstats validate --format``."""
+
+
+def write_problems(problems, fmt: str, stream) -> None:
+    """Write problems as text (one line each), JSON (a list of objects) or CSV (with a header).
+
+    JSON and CSV carry the fields ``file, row, column, value, rule, severity`` of every
+    problem; JSON writes ``[]`` and CSV only its header when there is none.
+    """
+    if fmt == "json":
+        import json
+
+        stream.write(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False)
+                     + "\n")  # fmt: skip
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(stream, fieldnames=["file", "row", "column", "value", "rule",
+                                                    "severity"], lineterminator="\n")  # fmt: skip
+        writer.writeheader()
+        writer.writerows(p.as_dict() for p in problems)
+    else:
+        for p in problems:
+            stream.write(f"{p}\n")
 
 
 def cmd_harmonise(args) -> int:
@@ -135,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check extraction or harmonised files")
     p.add_argument("paths", nargs="+", help="files or folders")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text (one line per problem, default), json (a list of objects with "
+                        "file, row, column, value, rule, severity) or csv (with a header)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=cmd_validate)
 

@@ -12,6 +12,11 @@ class Problem:
     ``str(problem)`` is the one-line report printed by ``jdmstats validate``::
 
         data/extraction/Smith2010.yaml:14 (cohorts[0]): n_calcinosis = '130': must be <= n_patients (120)
+
+    ``severity`` is ``"error"`` (the data are refused: ``jdmstats validate`` exits with 1 and the
+    loaders raise) or ``"warning"`` (the data are used as they are, and the warning says how;
+    its line starts with ``warning:`` after the location). A warning is never used where
+    numbers would be lost.
     """
 
     file: str
@@ -19,13 +24,31 @@ class Problem:
     column: str
     value: str
     rule: str
+    severity: str = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.row}" if self.row else self.file
+        rule = f"warning: {self.rule}" if self.severity == "warning" else self.rule
         if not self.column:
-            return f"{where}: {self.rule}"
+            return f"{where}: {rule}"
         val = f" = {self.value!r}" if self.value != "" else ""
-        return f"{where}: {self.column}{val}: {self.rule}"
+        return f"{where}: {self.column}{val}: {rule}"
+
+    def as_dict(self) -> dict[str, str]:
+        """The problem as ``{file, row, column, value, rule, severity}`` (machine-readable)."""
+        return {"file": self.file, "row": self.row, "column": self.column, "value": self.value,
+                "rule": self.rule, "severity": self.severity}  # fmt: skip
+
+
+class FileProblem(Problem):
+    """A problem with a whole file (missing, unreadable, wrong encoding or delimiter, not
+    parseable): the rows of the file cannot be read, so no rule about them is checked, and the
+    validator reports these first and alone instead of the follow-on errors they would cause."""
+
+
+def errors_only(problems: list[Problem]) -> list[Problem]:
+    """The problems of severity ``"error"`` (the ones that refuse the data)."""
+    return [p for p in problems if p.severity == "error"]
 
 
 class JdmstatsError(Exception):

@@ -18,20 +18,64 @@ Examples
 
 from __future__ import annotations
 
+import codecs
 import csv
+import dataclasses
+import datetime
+import io
+import json
 import math
 import os
 import re
 from collections import Counter
 from pathlib import Path
 
-from jdmstats.errors import Problem
+from jdmstats.errors import FileProblem, Problem
 from jdmstats.evidence import schema
 
 ORIGIN = "_origin"
 BAD = "_bad"  # columns of a record whose raw value failed its type check (reported once)
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+MISSING_MARKERS = ("nan", "na", "n/a", "null", "none", "nat", "#n/a", "missing")
+"""Texts that mean "missing" to spreadsheets and data-frame libraries; never accepted as an id
+(compared case-insensitively)."""
+ALWAYS_WRITTEN = ("studies", "cohorts", "patients", "episodes", "arms", "exclusions")
+"""Tables ``jdmstats harmonise`` writes into every harmonised folder (the others, search_log and
+records, only when their inputs exist; then ``datapackage.json`` records their hash)."""
+
+
+def today() -> datetime.date:
+    """Today's date, the latest date a record may carry (replace it in tests to fix the day)."""
+    return datetime.date.today()
+
+
+def is_key(table: schema.Table, column: schema.Column) -> bool:
+    """Whether a column holds identifiers: the primary key, a unique or foreign-key column, or
+    any ``*_id`` column."""
+    return (column.unique or column.name == table.primary_key or column.name.endswith("_id")
+            or any(column.name == fk[0] for fk in table.foreign_keys))  # fmt: skip
+
+
+def is_missing_marker(value) -> bool:
+    """Whether ``value`` is a text such as ``"NaN"`` or ``"null"`` (see :data:`MISSING_MARKERS`)."""
+    return isinstance(value, str) and value.strip().lower() in MISSING_MARKERS
+
+
+def padding_rule(raw, table: schema.Table, column: schema.Column) -> str | None:
+    """The rule broken by an id or vocabulary value with spaces around it, else ``None``.
+
+    Such values are refused, not normalised: ids and vocabulary values are matched exactly, and
+    a space typed by hand is a sign the cell was edited. (The value is read without the spaces,
+    so the rest of the checks run as if it were clean and report nothing more.)
+    """
+    if not isinstance(raw, str) or raw == raw.strip() or not raw.strip():
+        return None
+    if column.vocab is None and not is_key(table, column):
+        return None
+    kind = "an id" if is_key(table, column) else "a vocabulary value"
+    return f"{kind} with spaces around it: remove them (ids and vocabularies are matched exactly)"
 
 
 def _fmt(value) -> str:
@@ -97,9 +141,9 @@ def coerce(raw, column: schema.Column):
         return None, "must be true or false"
     if kind == "date":
         text = str(raw).strip()
-        import datetime
-
-        try:
+        try:  # fromisoformat alone also takes 20261203 and week dates (Python >= 3.11)
+            if not _ISO_DATE.match(text):
+                raise ValueError(text)
             datetime.date.fromisoformat(text)
         except ValueError:
             return None, "must be a date YYYY-MM-DD"
@@ -134,24 +178,36 @@ def check_value(value, column: schema.Column) -> list[str]:
 def check_table(table: schema.Table, records: list[dict]) -> list[Problem]:
     """Per-row checks of one table: required values, vocabularies, ranges, unique keys."""
     problems = []
+    keys = [c.name for c in table.columns if is_key(table, c)]
+    dates = [c.name for c in table.columns if c.type == "date"]
+    now = today()
     for rec in records:
         for col in table.columns:
             if col.inherited:
-                continue
+                continue  # checked against the study it is copied from (check_inherited)
             value = rec.get(col.name)
             if value is None:
                 if col.required and col.name not in rec.get(BAD, ()):
                     problems.append(problem(rec, col.name, "", "required value is missing"))
                 continue
+            if col.name in keys and is_missing_marker(value):
+                problems.append(problem(rec, col.name, value, "a missing-value marker is not an "
+                                        "id: give the id (ids are never NaN, NA, null or None)"))  # fmt: skip
+                continue
             for rule in check_value(value, col):
                 problems.append(problem(rec, col.name, value, rule))
+        for name in dates:
+            value = rec.get(name)
+            if value is not None and datetime.date.fromisoformat(value) > now:
+                problems.append(problem(rec, name, value, f"date in the future (today is "
+                                        f"{now.isoformat()})"))  # fmt: skip
     for col in table.columns:
         if not col.unique:
             continue
         counts = Counter(r.get(col.name) for r in records if r.get(col.name) is not None)
         for rec in records:
             value = rec.get(col.name)
-            if value is not None and counts[value] > 1:
+            if value is not None and counts[value] > 1 and not is_missing_marker(value):
                 problems.append(
                     problem(rec, col.name, value, f"duplicate {col.name}: ids must be unique")
                 )
@@ -215,6 +271,11 @@ def check_rows(tables: dict[str, list[dict]]) -> list[Problem]:
                         rec, "study_id", sid, f"year in study_id must match year ({rec['year']})"
                     )
                 )
+        country, region = rec.get("country"), rec.get("region")
+        if (country in schema.COUNTRY_REGION and "region" not in rec.get(BAD, ())
+                and region != schema.COUNTRY_REGION[country]):  # fmt: skip
+            problems.append(problem(rec, "region", region or "", f"must be the region of the "
+                                    f"country {country} ({schema.COUNTRY_REGION[country]})"))  # fmt: skip
         _le(
             rec, "period_start", "period_end", "period_start must not be after period_end", problems
         )
@@ -356,7 +417,7 @@ def check_references(tables: dict[str, list[dict]]) -> list[Problem]:
             keys = {r.get(target_col) for r in tables[target]}
             for rec in records:
                 v = rec.get(col)
-                if v is not None and v not in keys:
+                if v is not None and v not in keys and not is_missing_marker(v):
                     hint = schema.did_you_mean(v, sorted(k for k in keys if k))
                     problems.append(problem(rec, col, v, f"no such {target_col} in {target}{hint}"))
     study_ids = {r.get("study_id") for r in tables.get("studies", [])}
@@ -383,6 +444,7 @@ def check_references(tables: dict[str, list[dict]]) -> list[Problem]:
                         + schema.did_you_mean(v, sorted(study_ids | cohort_ids)),
                     )
                 )
+    problems += _same_study(tables)
     if "patients" in tables and "episodes" in tables:
         calcinosis = {r.get("patient_id"): r.get("calcinosis") for r in tables["patients"]}
         for rec in tables["episodes"]:
@@ -395,6 +457,85 @@ def check_references(tables: dict[str, list[dict]]) -> list[Problem]:
                         "an episode treats calcinosis: its patient must have calcinosis",
                     )
                 )
+    return problems
+
+
+def _same_study(tables: dict[str, list[dict]]) -> list[Problem]:
+    """A row and the row it points at belong to the same source: an episode to its patient's
+    study, an arm to its cohort's, an exclusion to its record's; and exclusions name records
+    that exist."""
+    problems: list[Problem] = []
+    for name, col, target, key in (("episodes", "patient_id", "patients", "patient_id"),
+                                   ("arms", "cohort_id", "cohorts", "cohort_id")):  # fmt: skip
+        if name not in tables or target not in tables:
+            continue
+        owner = {r.get(key): r.get("study_id") for r in tables[target]}
+        for rec in tables[name]:
+            ref, sid = rec.get(col), rec.get("study_id")
+            if ref in owner and sid is not None and owner[ref] != sid:
+                problems.append(problem(rec, "study_id", sid, f"must be the study_id of its "
+                                        f"{col} {ref} in {target} ({owner[ref]})"))  # fmt: skip
+    for rec in tables.get("exclusions", []):
+        target = rec.get("table")
+        if target not in tables or target not in schema.TABLES:
+            continue
+        key = schema.TABLES[target].primary_key
+        owner = {r.get(key): r.get("study_id") for r in tables[target]}
+        rid = rec.get("record_id")
+        if rid is not None and rid not in owner:
+            problems.append(problem(rec, "record_id", rid, f"no such {key} in {target}"
+                                    + schema.did_you_mean(rid, sorted(k for k in owner if k))))  # fmt: skip
+        elif rid is not None and rec.get("study_id") != owner[rid]:
+            problems.append(problem(rec, "study_id", rec.get("study_id"), f"must be the study_id "
+                                    f"of {target} {rid} ({owner[rid]})"))  # fmt: skip
+    return problems
+
+
+DERIVED_COUNTS = (("studies", "n_cohorts", "cohorts", "study_id"),
+                  ("studies", "n_case_patients", "patients", "study_id"),
+                  ("studies", "n_arms", "arms", "study_id"),
+                  ("patients", "n_episodes", "episodes", "patient_id"))  # fmt: skip
+"""Derived counts of rows in another table: (table, column, counted table, key)."""
+
+
+def check_inherited(tables: dict[str, list[dict]]) -> list[Problem]:
+    """Every column copied from ``studies`` (``inherited`` in the schema: year, country, region,
+    design, period, source_level) equals its study's value, and every derived count of rows
+    (``studies.n_cohorts``, ``n_case_patients``, ``n_arms``, ``patients.n_episodes``) equals the
+    rows present, so that a deleted row or an emptied table is reported where it shows."""
+    problems: list[Problem] = []
+    if "studies" not in tables:
+        return problems
+    studies = {s.get("study_id"): s for s in tables["studies"]}
+    owner = {p.get("patient_id"): p.get("study_id") for p in tables.get("patients", [])}
+    for name, records in tables.items():
+        cols = [c.name for c in schema.TABLES[name].columns if c.inherited]
+        for rec in records if cols else ():
+            # an episode inherits through its patient (a wrong study_id is reported once)
+            sid = owner.get(rec.get("patient_id"), rec.get("study_id"))
+            study = studies.get(sid if name == "episodes" else rec.get("study_id"))
+            if study is None:
+                continue
+            for col in cols:
+                bad = col in rec.get(BAD, ()) or col in study.get(BAD, ())
+                expected = study.get(col)
+                if col == "region" and study.get("country") in schema.COUNTRY_REGION:
+                    expected = schema.COUNTRY_REGION[study["country"]]  # a wrong one: once
+                if not bad and rec.get(col) != expected:
+                    problems.append(problem(rec, col, rec.get(col), f"must equal its study's "
+                                            f"value ({_fmt(expected) or 'blank'}, "
+                                            f"{study.get('study_id')} in studies): the column is "
+                                            "copied from studies"))  # fmt: skip
+    for name, col, counted, key in DERIVED_COUNTS:
+        if name not in tables or counted not in tables:
+            continue
+        n = Counter(r.get(key) for r in tables[counted])
+        for rec in tables[name]:
+            stated = rec.get(col)
+            if stated is not None and col not in rec.get(BAD, ()) and stated != n[rec.get(key)]:
+                problems.append(problem(rec, col, stated, f"{counted} has {n[rec.get(key)]} "
+                                        f"row(s) of this {key}: rows were deleted or added by "
+                                        "hand (run jdmstats harmonise)"))  # fmt: skip
     return problems
 
 
@@ -524,19 +665,44 @@ def check_records(tables: dict[str, list[dict]]) -> list[Problem]:
                     problems.append(problem(r, "query_ids", q, "no such query_id in search_log"))
     if "studies" in tables and tables.get("search_log"):
         found = {r.get("study_id") for r in records if r.get("eligibility") == "included"}
-        other = set()
-        for q in tables["search_log"]:
-            if re.search(r"seed|other method|citation|reference list|hand search",
-                         str(q.get("database")), re.I):  # fmt: skip
-                other.update(re.findall(r"[A-Z][A-Za-z]+[0-9]{4}[a-z]?",
-                                        str(q.get("included_ids") or "")))  # fmt: skip
-        for s in tables["studies"]:
-            if s.get("study_id") not in found | other:
-                problems.append(problem(s, "study_id", s.get("study_id"),
-                                        "included source with no record in the records log and "
-                                        "no search-log row of other methods (add its query "
-                                        "hits, or a row of the other method)"))  # fmt: skip
+        problems += _other_methods(tables["studies"], tables["search_log"], found,
+                                   "no record in the records log")  # fmt: skip
     return problems
+
+
+OTHER_METHODS = re.compile(r"seed|other method|citation|reference list|hand search", re.I)
+"""A search-log row whose ``database`` matches this is identification by other methods (the
+same rule as :data:`jdmstats.questions.prisma.OTHER_METHODS`)."""
+_STUDY_IDS = re.compile(r"[A-Z][A-Za-z]+[0-9]{4}[a-z]?")
+
+
+def _other_methods(studies, log, found: set, missing: str) -> list[Problem]:
+    """Warn about every source that no search found and no other-methods row names: PRISMA
+    counts it as identified by other methods, which the curator should say (or correct)."""
+    other: set[str] = set()
+    for q in log:
+        if OTHER_METHODS.search(str(q.get("database"))):
+            other.update(_STUDY_IDS.findall(str(q.get("included_ids") or "")))
+    rule = (f"{missing} and no search-log row of other methods: PRISMA counts this source as "
+            "identified by other methods; say so with a search-log row of the other method "
+            "(database: 'citation search', 'reference list', ...), or log the query that found "
+            "it")  # fmt: skip
+    return [dataclasses.replace(problem(s, "study_id", s.get("study_id"), rule),
+                                severity="warning")
+            for s in studies if s.get("study_id") not in found | other]  # fmt: skip
+
+
+def check_search_log(tables: dict[str, list[dict]]) -> list[Problem]:
+    """Without a records log: every source is named by a logged query (``included_ids``) or a
+    row of other methods, else a warning says PRISMA counts it as found by other methods."""
+    if "records" in tables or not tables.get("search_log") or "studies" not in tables:
+        return []
+    found = set()
+    for q in tables["search_log"]:
+        if not OTHER_METHODS.search(str(q.get("database"))):
+            found.update(_STUDY_IDS.findall(str(q.get("included_ids") or "")))
+    return _other_methods(tables["studies"], tables["search_log"], found,
+                          "named by no logged query")  # fmt: skip
 
 
 def check_tables(tables: dict[str, list[dict]]) -> list[Problem]:
@@ -546,8 +712,10 @@ def check_tables(tables: dict[str, list[dict]]) -> list[Problem]:
         problems += check_table(schema.TABLES[name], records)
     problems += check_rows(tables)
     problems += check_references(tables)
+    problems += check_inherited(tables)
     problems += check_arms(tables)
     problems += check_records(tables)
+    problems += check_search_log(tables)
     return problems
 
 
@@ -556,54 +724,107 @@ def check_tables(tables: dict[str, list[dict]]) -> list[Problem]:
 # --------------------------------------------------------------------------------------------
 
 
-def read_csv_table(
-    path: str | os.PathLike, table: schema.Table
-) -> tuple[list[dict], list[Problem]]:
-    """Read one harmonised CSV: header and type checks; returns typed records and problems."""
+def read_text(path: str | os.PathLike, *, bom: str = "warn") -> tuple[str | None, list[Problem]]:
+    """Read a data file as UTF-8 text; a file that cannot be read gives one :class:`FileProblem`.
+
+    A folder in place of the file, a missing file, a file without read permission, and bytes
+    that are not UTF-8 (typically latin-1 / Windows-1252 from an old editor or Excel) are each
+    reported once, naming the cause; the text is then ``None``. Legacy encodings are refused,
+    not guessed: a wrong guess would change names silently. A UTF-8 byte-order mark (Excel's
+    "CSV UTF-8") is removed with a warning (``bom="warn"``) or silently (``bom="strip"``, for
+    YAML, whose specification allows it).
+    """
     path = Path(path)
-    problems: list[Problem] = []
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
+        data = path.read_bytes()
+    except IsADirectoryError:
+        return None, [FileProblem(str(path), "", "", "", "is a folder, not a file")]
+    except FileNotFoundError:
+        return None, [FileProblem(str(path), "", "", "", "no such file")]
+    except PermissionError:
+        return None, [FileProblem(str(path), "", "", "", "permission denied: the file cannot "
+                                  "be read")]  # fmt: skip
+    except OSError as exc:
+        return None, [FileProblem(str(path), "", "", "", f"cannot be read: {exc.strerror or exc}")]
+    notes: list[Problem] = []
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+        if bom == "warn":
+            notes.append(Problem(str(path), "1", "", "", "the file starts with a UTF-8 byte-order "
+                                 "mark (as Excel's 'CSV UTF-8' writes): it was ignored; save the "
+                                 "file without it to silence this warning", severity="warning"))  # fmt: skip
+    try:
+        return data.decode("utf-8"), notes
     except UnicodeDecodeError as exc:
-        return [], [Problem(str(path), "", "", "", f"not UTF-8 text ({exc.reason})")]
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start]
+        shown = bytes([byte]).decode("cp1252", errors="replace")
+        return None, [FileProblem(str(path), str(line), "", f"0x{byte:02x}",
+                                  f"not UTF-8 text: byte 0x{byte:02x} ('{shown}' in latin-1 / "
+                                  "Windows-1252) shows the file was saved in a legacy encoding; "
+                                  "save it as UTF-8 (nothing else in the file was checked)")]  # fmt: skip
+
+
+_DELIMITERS = ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"))
+
+
+def _wrong_delimiter(path: Path, text: str, table: schema.Table) -> Problem | None:
+    """A problem when the header splits into more known columns on ``;`` (or a tab, ``|``)
+    than on commas: a CSV saved with another separator (Excel in many locales uses ``;``)."""
+    first = text.splitlines()[0] if text else ""
+    known = set(table.names)
+
+    def hits(sep):
+        return len({c.strip() for c in next(csv.reader([first], delimiter=sep), [])} & known)
+
+    comma = hits(",")
+    for sep, name in _DELIMITERS:
+        if sep in first and hits(sep) > comma:
+            return FileProblem(str(path), "1", "", sep, f"columns are separated by {name}, not "
+                               "commas: jdmstats tables are comma-separated CSV; save the file "
+                               "as CSV with commas (nothing else in the file was checked)")  # fmt: skip
+    return None
+
+
+def _read_csv(path: Path, table: schema.Table) -> tuple[list[dict] | None, list[Problem]]:
+    """Records of one CSV (``None`` when the file cannot be read at all) and the problems."""
+    text, problems = read_text(path)
+    if text is None:
+        return None, problems
+    wrong = _wrong_delimiter(path, text, table)
+    if wrong is not None:
+        return None, [wrong]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        start = 1
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
     except csv.Error as exc:
-        return [], [Problem(str(path), "", "", "", f"malformed CSV: {exc}")]
+        return None, problems + [FileProblem(str(path), str(reader.line_num), "", "",
+                                             f"malformed CSV: {exc}")]  # fmt: skip
     if not rows:
-        return [], [Problem(str(path), "1", "", "", "empty file: a header row is required")]
-    header = [h.strip() for h in rows[0]]
+        return None, problems + [FileProblem(str(path), "1", "", "", "empty file: a header row "
+                                             "is required")]  # fmt: skip
+    header = [h.strip() for h in rows[0][1]]
     known = set(table.names)
     for col in header:
         if col not in known:
-            problems.append(
-                Problem(
-                    str(path),
-                    "1",
-                    col,
-                    "",
-                    f"unknown column{schema.did_you_mean(col, table.names)}",
-                )
-            )
+            problems.append(Problem(str(path), "1", col, "",
+                                    f"unknown column{schema.did_you_mean(col, table.names)}"))
     for col in table.columns:
         if col.required and col.name not in header:
             problems.append(Problem(str(path), "1", col.name, "", "required column is missing"))
-    dup = [c for c, n in Counter(header).items() if n > 1]
-    for col in dup:
+    for col in [c for c, n in Counter(header).items() if n > 1]:
         problems.append(Problem(str(path), "1", col, "", "column appears more than once"))
     records = []
-    for lineno, row in enumerate(rows[1:], start=2):
+    for lineno, row in rows[1:]:
         if not any(cell.strip() for cell in row):
-            continue
+            continue  # a blank line
         if len(row) != len(header):
-            problems.append(
-                Problem(
-                    str(path),
-                    str(lineno),
-                    "",
-                    "",
-                    f"has {len(row)} cells, the header has {len(header)}",
-                )
-            )
+            problems.append(Problem(str(path), str(lineno), "", "",
+                                    f"has {len(row)} cells, the header has {len(header)}"))
             continue
         rec = {ORIGIN: (str(path), str(lineno))}
         for col_name, raw in zip(header, row, strict=True):
@@ -611,6 +832,7 @@ def read_csv_table(
                 continue
             column = table.column(col_name)
             value, rule = coerce(raw, column)
+            rule = rule or padding_rule(raw, table, column)
             if rule:
                 problems.append(Problem(str(path), str(lineno), col_name, raw, rule))
                 rec.setdefault(BAD, set()).add(col_name)
@@ -619,17 +841,142 @@ def read_csv_table(
     return records, problems
 
 
+def read_csv_table(
+    path: str | os.PathLike, table: schema.Table
+) -> tuple[list[dict], list[Problem]]:
+    """Read one harmonised CSV: header and type checks; returns typed records and problems.
+
+    The row of a problem is the line of the file where the record starts (a quoted cell may
+    span lines). Blank lines are skipped; CRLF and LF line endings are both accepted. A file
+    that cannot be read at all (see :func:`read_text`; or separated by ``;``) gives one
+    :class:`~jdmstats.errors.FileProblem` and no records.
+    """
+    records, problems = _read_csv(Path(path), table)
+    return records or [], problems
+
+
 def read_harmonised(
     folder: str | os.PathLike, names=None
 ) -> tuple[dict[str, list[dict]], list[Problem]]:
-    """Read the harmonised CSVs present in ``folder`` (all of :data:`schema.TABLES` by default)."""
+    """Read the harmonised CSVs present in ``folder`` (all of :data:`schema.TABLES` by default).
+
+    A table whose file cannot be read is left out of the result (its problem says why), so
+    that the checks across tables report no follow-on errors about it.
+    """
     folder = Path(folder)
     tables, problems = {}, []
     for name in names or schema.TABLES:
         path = folder / schema.TABLES[name].filename
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             continue
-        records, probs = read_csv_table(path, schema.TABLES[name])
-        tables[name] = records
+        records, probs = _read_csv(path, schema.TABLES[name])
+        if records is not None:
+            tables[name] = records
         problems += probs
     return tables, problems
+
+
+def check_folder(folder: str | os.PathLike) -> list[Problem]:
+    """Rules of a harmonised folder as a whole: ``datapackage.json`` is there, is JSON and
+    describes the tables as :mod:`jdmstats.evidence.schema` does (same tables, same columns in
+    the same order, same types); every table ``jdmstats harmonise`` writes is there (those of
+    :data:`ALWAYS_WRITTEN`, and search_log and records when the datapackage records them);
+    ``studies.csv`` has rows. Missing files are :class:`~jdmstats.errors.FileProblem`.
+    """
+    folder = Path(folder)
+    problems: list[Problem] = []
+    dp_path = folder / "datapackage.json"
+    required = list(ALWAYS_WRITTEN)
+    text, probs = read_text(dp_path, bom="strip")
+    if text is None:
+        rule = probs[0].rule
+        if rule == "no such file":
+            rule = "no such file: a harmonised folder has its datapackage.json (jdmstats " \
+                   "harmonise writes it)"
+        problems.append(FileProblem(str(dp_path), probs[0].row, "", probs[0].value, rule))
+    else:
+        try:
+            dp = json.loads(text)
+        except json.JSONDecodeError as exc:
+            dp = None
+            problems.append(FileProblem(str(dp_path), str(exc.lineno), "", "",
+                                        f"not valid JSON: {exc.msg} (column {exc.colno})"))
+        if dp is not None:
+            problems += _check_datapackage(dp_path, dp, required)
+    for name in required:
+        path = folder / schema.TABLES[name].filename
+        if not path.exists() and not path.is_symlink():
+            problems.append(FileProblem(str(path), "", "", "", f"no such file: the {name} table "
+                                        "of the harmonised folder is missing"))  # fmt: skip
+    return problems
+
+
+def _check_datapackage(path: Path, dp, required: list[str]) -> list[Problem]:
+    """Compare a parsed datapackage with the schema; add the tables it records to ``required``."""
+    problems: list[Problem] = []
+    resources = dp.get("resources") if isinstance(dp, dict) else None
+    if not isinstance(resources, list):
+        return [Problem(str(path), "", "resources", "", "a data package lists its tables in "
+                        "'resources' (a list)")]  # fmt: skip
+    seen = set()
+    for i, res in enumerate(resources):
+        where = f"resources[{i}]"
+        name = res.get("name") if isinstance(res, dict) else None
+        if name not in schema.TABLES:
+            problems.append(Problem(str(path), "", f"{where}.name", str(name), "not a jdmstats "
+                                    "table" + schema.did_you_mean(str(name), schema.TABLES)))  # fmt: skip
+            continue
+        seen.add(name)
+        table = schema.TABLES[name]
+        if res.get("path") != table.filename:
+            problems.append(Problem(str(path), "", f"{where}.path", str(res.get("path")),
+                                    f"must be {table.filename}"))
+        fields = (res.get("schema") or {}).get("fields") if isinstance(res.get("schema"), dict) \
+            else None
+        got = [(f.get("name"), f.get("type")) for f in fields or () if isinstance(f, dict)]
+        want = [(c.name, c.type) for c in table.columns]
+        if got != want:
+            diff = next((f"{g[0]} ({g[1]})" for g, w in zip(got, want, strict=False) if g != w),
+                        f"{len(got)} fields, the schema has {len(want)}")  # fmt: skip
+            problems.append(Problem(str(path), "", f"{where}.schema.fields", diff,
+                                    f"the fields of {name} differ from jdmstats.evidence.schema "
+                                    "(names, order and types must match; run jdmstats "
+                                    "harmonise)"))  # fmt: skip
+        if res.get("hash") and name not in required:
+            required.append(name)
+    for name in schema.TABLES:
+        if name not in seen:
+            problems.append(Problem(str(path), "", "resources", name, "the table is not "
+                                    "described (run jdmstats harmonise)"))  # fmt: skip
+    return problems
+
+
+def unreadable(problems: list[Problem]) -> list[Problem]:
+    """The :class:`~jdmstats.errors.FileProblem` among ``problems``."""
+    return [p for p in problems if isinstance(p, FileProblem)]
+
+
+def check_harmonised(folder: str | os.PathLike) -> tuple[dict[str, list[dict]], list[Problem]]:
+    """Read and check a harmonised folder: the folder rules, then every table and row.
+
+    When a file is missing or cannot be read, only those problems are returned (first and
+    once), not the follow-on errors of the tables that refer to it.
+
+    Returns
+    -------
+    tables : dict
+        The records of the readable tables.
+    problems : list of Problem
+        Errors and warnings, empty when the folder is clean.
+    """
+    folder = Path(folder)
+    problems = check_folder(folder)
+    tables, probs = read_harmonised(folder)
+    problems += probs
+    if unreadable(problems):
+        return tables, unreadable(problems)
+    if "studies" in tables and not tables["studies"]:  # every other row would lack its study
+        return tables, [FileProblem(str(folder / "studies.csv"), "", "", "", "no rows: the "
+                                    "folder holds no source, so every analysis would be "
+                                    "empty")]  # fmt: skip
+    return tables, problems + check_tables(tables)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from jdmstats.errors import DataValidationError, Problem
+from jdmstats.errors import DataValidationError, Problem, errors_only
 from jdmstats.evidence import schema
-from jdmstats.evidence.checks import check_tables, read_harmonised
+from jdmstats.evidence.checks import check_harmonised
 
 __all__ = [
     "data_dir",
@@ -98,17 +98,18 @@ def load_all(path: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
     Raises
     ------
     DataValidationError
-        With one :class:`~jdmstats.errors.Problem` per broken rule.
+        With one :class:`~jdmstats.errors.Problem` per broken rule (the rules of
+        :func:`jdmstats.evidence.checks.check_harmonised`: missing or unreadable tables,
+        datapackage, rows, keys, references).
     """
     folder = Path(path) if path is not None else data_dir()
     if not folder.is_dir():
         raise DataValidationError(
             [Problem(str(folder), "", "", "", "not a folder of harmonised tables")]
         )
-    tables, problems = read_harmonised(folder)
-    problems += check_tables(tables)
-    if problems:
-        raise DataValidationError(problems, context=str(folder))
+    tables, problems = check_harmonised(folder)
+    if errors_only(problems):  # warnings (shown by jdmstats validate) do not stop a load
+        raise DataValidationError(errors_only(problems), context=str(folder))
     return {name: to_frame(schema.TABLES[name], recs) for name, recs in tables.items()}
 
 

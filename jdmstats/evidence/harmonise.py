@@ -46,9 +46,19 @@ import json
 import os
 from pathlib import Path
 
-from jdmstats.errors import DataValidationError, Problem
+from jdmstats.errors import DataValidationError, FileProblem, Problem, errors_only
 from jdmstats.evidence import schema
-from jdmstats.evidence.checks import BAD, ORIGIN, check_tables, coerce, read_csv_table
+from jdmstats.evidence.checks import (
+    BAD,
+    ORIGIN,
+    check_search_log,
+    check_tables,
+    coerce,
+    padding_rule,
+    read_csv_table,
+    read_text,
+    unreadable,
+)
 from jdmstats.evidence.records import SEARCH_DIR, build_records, read_search_files
 
 LINE = "__line__"
@@ -113,30 +123,111 @@ def read_yaml(path: Path) -> tuple[dict | None, list[Problem]]:
     """Parse one extraction file; YAML syntax errors become problems with their line."""
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return None, [Problem(str(path), "", "", "", f"not UTF-8 text ({exc.reason})")]
+    text, problems = read_text(path, bom="strip")
+    if text is None:
+        return None, problems
     try:
         doc = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = str(mark.line + 1) if mark else ""
         msg = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(str(path), row, "", "", f"YAML syntax error: {msg}")]
+        return None, [FileProblem(str(path), row, "", "", f"YAML syntax error: {msg}")]
     if not isinstance(doc, dict):
-        return None, [
-            Problem(str(path), "1", "", "", "the file must be a YAML mapping (key: value lines)")
-        ]
-    return doc, []
+        return None, [FileProblem(str(path), "1", "", "",
+                                  "the file must be a YAML mapping (key: value lines)")]
+    return doc, problems
+
+
+VOCABULARY_FILE = "vocabulary.yaml"
+"""A data folder's own vocabulary additions, beside its extraction files (not a source)."""
+VOCABULARY_KEYS = ("agents",)
+
+
+def sources_in(folder: str | os.PathLike) -> list[Path]:
+    """The extraction files of a folder: every ``*.yaml`` but :data:`VOCABULARY_FILE`."""
+    return sorted(p for p in Path(folder).glob("*.yaml") if p.name != VOCABULARY_FILE)
+
+
+def read_vocabulary(path: str | os.PathLike) -> tuple[dict[str, str], list[Problem]]:
+    """Read a folder's ``vocabulary.yaml``: agent names the package does not know, each with
+    the therapy class it belongs to.
+
+    The file is a mapping ``agents: {agent name: therapy_class}``. Every class must be one of
+    :data:`~jdmstats.evidence.schema.THERAPY_CLASSES` (the classes are fixed; the agents are
+    not), and an agent the package already knows may be listed only with its own class (it
+    cannot be moved to another class). Names are matched as in ``agents`` (lower case, spaces
+    collapsed).
+
+    Returns
+    -------
+    agents : dict
+        Normalised agent name → therapy class (only the valid entries).
+    problems : list of Problem
+        One per invalid entry, at its line.
+    """
+    import yaml
+
+    path = Path(path)
+    text, problems = read_text(path, bom="strip")
+    if text is None:
+        return {}, problems
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return {}, [FileProblem(str(path), str(mark.line + 1) if mark else "", "", "",
+                                f"YAML syntax error: {getattr(exc, 'problem', None) or exc}")]
+    if node is None:
+        return {}, []
+    if not isinstance(node, yaml.MappingNode):
+        return {}, [FileProblem(str(path), "1", "", "", "must be a mapping: agents: {agent "
+                                "name: therapy_class}")]  # fmt: skip
+    agents: dict[str, str] = {}
+    for key, value in node.value:
+        line = str(key.start_mark.line + 1)
+        if key.value not in VOCABULARY_KEYS:
+            problems.append(Problem(str(path), line, str(key.value), "", "unknown key"
+                                    + schema.did_you_mean(str(key.value), VOCABULARY_KEYS)
+                                    + f"; accepted: {', '.join(VOCABULARY_KEYS)}"))  # fmt: skip
+            continue
+        if not isinstance(value, yaml.MappingNode):
+            problems.append(Problem(str(path), line, "agents", "", "must be a mapping of agent "
+                                    "name to therapy class"))  # fmt: skip
+            continue
+        for k, v in value.value:
+            line = str(k.start_mark.line + 1)
+            if not isinstance(k, yaml.ScalarNode) or not isinstance(v, yaml.ScalarNode):
+                problems.append(Problem(str(path), line, "agents", "", "each entry is one line "
+                                        "'agent name: therapy_class'"))  # fmt: skip
+                continue
+            agent, cls = schema.normalise_agent(str(k.value)), str(v.value).strip()
+            known = schema.AGENT_CLASS.get(agent)
+            if not agent:
+                problems.append(Problem(str(path), line, "agents", "", "an agent needs a name"))
+            elif cls not in schema.THERAPY_CLASSES:
+                problems.append(Problem(str(path), line, agent, cls, "not a therapy class"
+                                        + schema.did_you_mean(cls, schema.THERAPY_CLASSES)
+                                        + "; accepted: " + ", ".join(schema.THERAPY_CLASSES)))  # fmt: skip
+            elif known is not None and known != cls:
+                problems.append(Problem(str(path), line, agent, cls, f"the package already "
+                                        f"classes {agent} as {known}: an addition cannot move a "
+                                        "known agent to another class"))  # fmt: skip
+            elif agents.get(agent, cls) != cls:
+                problems.append(Problem(str(path), line, agent, cls, f"listed twice, first as "
+                                        f"{agents[agent]}"))  # fmt: skip
+            else:
+                agents[agent] = cls
+    return agents, problems
 
 
 class _Reader:
     """Collects problems while turning one parsed YAML document into table records."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, agents: dict[str, str] | None = None):
         self.path = path
         self.problems: list[Problem] = []
+        self.agents = agents or {}  # the folder's own additions (vocabulary.yaml)
 
     def origin(self, mapping: dict, where: str) -> tuple[str, str]:
         line = mapping.get(LINE, "")
@@ -267,6 +358,7 @@ def _typed(reader: _Reader, table: schema.Table, raw: dict, origin) -> dict:
     rec = {ORIGIN: origin}
     for col in table.columns:
         value, rule = coerce(raw.get(col.name), col)
+        rule = rule or padding_rule(raw.get(col.name), table, col)
         if rule:
             reader.problems.append(
                 Problem(origin[0], origin[1], col.name, str(raw.get(col.name)), rule)
@@ -397,18 +489,14 @@ def _classes(reader, e, where) -> dict:
     agents = schema.split_agents(str(e.get("agents") or ""))
     classes = []
     for agent in agents:
-        cls = schema.therapy_class_of(agent)
+        cls = schema.therapy_class_of(agent) or reader.agents.get(agent)
         if cls is None:
             if e.get("therapy_class") is None:
-                reader.add(
-                    e,
-                    where,
-                    "agents",
-                    agent,
-                    "unknown agent"
-                    + schema.did_you_mean(agent, schema.AGENT_CLASS)
-                    + ": add it to jdmstats.evidence.schema.AGENT_CLASS or set therapy_class",
-                )
+                vocab = reader.path.parent / VOCABULARY_FILE
+                reader.add(e, where, "agents", agent, "unknown agent"
+                           + schema.did_you_mean(agent, [*schema.AGENT_CLASS, *reader.agents])
+                           + f": add it to {vocab} (agents: {{{agent}: therapy_class}}; see "
+                           "data/extraction/README.md), or set therapy_class")  # fmt: skip
             cls = "other"
         if cls not in classes:
             classes.append(cls)
@@ -551,7 +639,8 @@ def build_tables(paths) -> tuple[dict[str, list[dict]], list[Problem]]:
     Parameters
     ----------
     paths : iterable of path-like
-        Extraction ``.yaml`` files.
+        Extraction ``.yaml`` files. The agents listed in the ``vocabulary.yaml`` of their
+        folder (:func:`read_vocabulary`) are known too.
 
     Returns
     -------
@@ -563,15 +652,25 @@ def build_tables(paths) -> tuple[dict[str, list[dict]], list[Problem]]:
     """
     tables = {name: [] for name in ("studies", "cohorts", "patients", "episodes", "arms")}
     problems: list[Problem] = []
+    vocabularies: dict[Path, dict[str, str]] = {}
     for path in sorted(Path(p) for p in paths):
+        if path.parent not in vocabularies:  # the folder's own additions, read once
+            vocab = path.parent / VOCABULARY_FILE
+            agents, probs = read_vocabulary(vocab) if vocab.exists() else ({}, [])
+            vocabularies[path.parent] = agents
+            problems += probs
+        if path.name == VOCABULARY_FILE:
+            continue
         doc, probs = read_yaml(path)
         problems += probs
         if doc is None:
             continue
-        reader = _Reader(path)
+        reader = _Reader(path, vocabularies[path.parent])
         for name, records in _source_records(path, doc, reader).items():
             tables[name] += records
         problems += reader.problems
+    if unreadable(problems):  # report the files that cannot be read, not their follow-on errors
+        return tables, unreadable(problems)
     tables["exclusions"] = [
         {ORIGIN: ("<derived>", str(i + 2)), **r} for i, r in enumerate(_exclusions(tables))
     ]
@@ -681,15 +780,23 @@ def build_all(extraction: str | os.PathLike, search_log: str | os.PathLike | Non
     """Every harmonised table, in memory: the extraction files, the search log beside them
     (``search_log.csv``) and, when ``search/hits.csv`` is there too, the records log."""
     extraction = Path(extraction)
-    tables, problems = build_tables(sorted(extraction.glob("*.yaml")))
+    tables, problems = build_tables(sources_in(extraction))
+    if unreadable(problems):
+        return tables, problems
     log_path = Path(search_log) if search_log else extraction.parent / "search_log.csv"
     if log_path.exists():
         log, probs = read_csv_table(log_path, schema.SEARCH_LOG)
+        if unreadable(probs):
+            return tables, unreadable(probs)
         problems += probs + check_tables({"search_log": log})
         tables["search_log"] = log
         search = log_path.parent / SEARCH_DIR
-        if (search / "hits.csv").exists():
+        if not (search / "hits.csv").exists():
+            problems += check_search_log({"studies": tables["studies"], "search_log": log})
+        else:
             hits, reruns, probs = read_search_files(search)
+            if unreadable(probs):
+                return tables, unreadable(probs)
             problems += probs
             status = {r["query_id"]: r["status"] for r in reruns}
             for q in log:
@@ -723,13 +830,13 @@ def harmonise(extraction: str | os.PathLike, out: str | os.PathLike,
         When any extraction file breaks a rule; nothing is written then.
     """
     extraction, out = Path(extraction), Path(out)
-    if not any(extraction.glob("*.yaml")):
+    if not sources_in(extraction):
         raise DataValidationError(
             [Problem(str(extraction), "", "", "", "no .yaml extraction files found")]
         )
     tables, problems = build_all(extraction, search_log)
-    if problems:
-        raise DataValidationError(problems, context=str(extraction))
+    if errors_only(problems):  # warnings do not stop it (jdmstats validate shows them)
+        raise DataValidationError(errors_only(problems), context=str(extraction))
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for name, table in schema.TABLES.items():

@@ -72,7 +72,12 @@ ELIGIBILITY = ("excluded", "included")
 
 MAX_CHILDREN = 100_000
 """Plausibility bound of any count of children in one source (the largest JDM registries hold a
-few thousand children): a larger number is a typing error, not evidence."""
+few thousand children): a larger number is a typing error, not evidence. It bounds every count of
+children or rows (n_patients, n_calcinosis, group sizes, n_treated, derived row counts)."""
+MAX_MONTHS = 1200.0
+"""Plausibility bound of any duration in months (100 years: longer than a life)."""
+MAX_YEARS = 100.0
+"""Plausibility bound of any age or duration in years."""
 
 REGIONS = (
     "north_america", "latin_america", "europe", "middle_east_north_africa",
@@ -413,21 +418,24 @@ def _provenance() -> tuple[Column, ...]:
 
 def _measure(name: str, label: str, unit: str, *, group_n: bool = False) -> tuple[Column, ...]:
     """Columns for a summary measure: value, statistic, SD or spread (IQR/range), raw unit."""
-    lo = 0.0
+    lo, hi = 0.0, MAX_MONTHS if unit == "months" else MAX_YEARS
     cols = [
-        Column(f"{name}_{unit}", "number", f"{label}, converted to {unit}.", unit=unit, minimum=lo),
+        Column(f"{name}_{unit}", "number", f"{label}, converted to {unit}.", unit=unit, minimum=lo,
+               maximum=hi),
         Column(f"{name}_stat", "string", f"Statistic of {name}_{unit}.", vocab=STATS),
-        Column(f"{name}_sd_{unit}", "number", f"SD of {label}.", unit=unit, minimum=lo),
+        Column(f"{name}_sd_{unit}", "number", f"SD of {label}.", unit=unit, minimum=lo,
+               maximum=hi),
         Column(f"{name}_spread", "string", f"Kind of interval in {name}_low/high.", vocab=SPREADS),
         Column(f"{name}_low_{unit}", "number", f"Lower end of the IQR or range of {label}.",
-               unit=unit, minimum=lo),
+               unit=unit, minimum=lo, maximum=hi),
         Column(f"{name}_high_{unit}", "number", f"Upper end of the IQR or range of {label}.",
-               unit=unit, minimum=lo),
+               unit=unit, minimum=lo, maximum=hi),
         Column(f"{name}_unit_raw", "string", f"Unit in which {label} was reported.",
                vocab=tuple(DURATION_UNITS)),
     ]  # fmt: skip
     if group_n:
-        cols.append(Column(f"{name}_n", "integer", f"Group size for {label}.", minimum=0))
+        cols.append(Column(f"{name}_n", "integer", f"Group size for {label}.", minimum=0,
+                           maximum=MAX_CHILDREN))
     return tuple(cols)
 
 
@@ -455,12 +463,14 @@ STUDIES = Table(
         Column("source_level", "string", "What the curator read.", required=True,
                vocab=SOURCE_LEVELS),
         Column("overlaps_with", "string", "study_id of a source reporting the same patients."),
-        Column("n_cohorts", "integer", "Cohort rows from this source (derived).", minimum=0),
+        Column("n_cohorts", "integer", "Cohort rows from this source (derived).", minimum=0,
+               maximum=MAX_CHILDREN),
         Column("n_case_patients", "integer", "Patient rows from this source (derived).",
-               minimum=0),
-        Column("n_arms", "integer", "Therapy-arm rows from this source (derived).", minimum=0),
+               minimum=0, maximum=MAX_CHILDREN),
+        Column("n_arms", "integer", "Therapy-arm rows from this source (derived).", minimum=0,
+               maximum=MAX_CHILDREN),
         Column("extracted_by", "string", "Who extracted the source."),
-        Column("extracted_on", "string", "Date of extraction (YYYY-MM-DD)."),
+        Column("extracted_on", "date", "Date of extraction (YYYY-MM-DD, not in the future)."),
         *_provenance(),
     ),
     primary_key="study_id",
@@ -473,9 +483,10 @@ COHORTS = Table(
         Column("cohort_id", "string", "Cohort identifier.", required=True, unique=True),
         Column("study_id", "string", "Source.", required=True),
         Column("label", "string", "Short description of the cohort."),
-        Column("n_patients", "integer", "Children with JDM.", required=True, minimum=1),
+        Column("n_patients", "integer", "Children with JDM.", required=True, minimum=1,
+               maximum=MAX_CHILDREN),
         Column("n_calcinosis", "integer", "Children with calcinosis (blank: not stated; then the "
-               "cohort is out of the primary analysis).", minimum=0),
+               "cohort is out of the primary analysis).", minimum=0, maximum=MAX_CHILDREN),
         Column("calcinosis_pct", "number", "Percentage stated by the source.", unit="percent",
                minimum=0, maximum=100),
         Column("n_calcinosis_derived", "boolean", "Count derived from a stated percentage."),
@@ -530,14 +541,16 @@ PATIENTS = Table(
         Column("age_onset_derived", "boolean", "Age at onset derived from other numbers."),
         Column("age_diagnosis_years", "number", "Age at JDM diagnosis.", unit="years",
                minimum=0, maximum=21),
-        Column("delay_months", "number", "Diagnostic delay.", unit="months", minimum=0),
+        Column("delay_months", "number", "Diagnostic delay.", unit="months", minimum=0,
+               maximum=MAX_MONTHS),
         Column("delay_definition", "string", "What the delay measures.", vocab=DELAY_DEFINITIONS),
         Column("antibody", "string", "Myositis-specific antibody.", vocab=ANTIBODIES),
         Column("calcinosis", "boolean", "Has calcinosis.", required=True),
         Column("calcinosis_type", "string", "Types (;-separated).", vocab=CALCINOSIS_TYPES,
                multi=True),
         Column("calcinosis_sites", "string", "Sites, as text."),
-        Column("n_episodes", "integer", "Therapy episodes of the patient (derived).", minimum=0),
+        Column("n_episodes", "integer", "Therapy episodes of the patient (derived).", minimum=0,
+               maximum=MAX_CHILDREN),
         Column("country", "string", "Country (from studies).", inherited=True, vocab=COUNTRIES),
         Column("year", "integer", "Publication year (from studies).", inherited=True, minimum=1900,
                maximum=2100),
@@ -566,7 +579,8 @@ EPISODES = Table(
         Column("route", "string", "Route.", vocab=ROUTES),
         Column("concomitant", "string", "Therapies continued from before."),
         Column("start_months", "number", "Start of the course after JDM diagnosis.",
-               unit="months", minimum=0),
+               unit="months", minimum=0,
+               maximum=MAX_MONTHS),
         Column("response", "string", "Response of the calcinosis.", required=True,
                vocab=RESPONSES),
         Column("response_words", "string", "Authors' key word(s) behind the coding."),
@@ -575,13 +589,16 @@ EPISODES = Table(
         Column("time_basis", "string", "How the time was reported.", required=True,
                vocab=TIME_BASIS),
         Column("time_lower_months", "number", "Lower end of the time to regression or "
-               "censoring time.", unit="months", minimum=0),
+               "censoring time.", unit="months", minimum=0,
+               maximum=MAX_MONTHS),
         Column("time_upper_months", "number", "Upper end of the time to regression; blank "
-               "when right-censored.", unit="months", minimum=0),
+               "when right-censored.", unit="months", minimum=0,
+               maximum=MAX_MONTHS),
         Column("censoring", "string", "exact, interval, right, or none (no usable time).",
                required=True, vocab=CENSORING),
         Column("followup_months", "number", "Course start to last assessment.", unit="months",
-               minimum=0),
+               minimum=0,
+               maximum=MAX_MONTHS),
         Column("country", "string", "Country (from studies).", inherited=True, vocab=COUNTRIES),
         Column("year", "integer", "Publication year (from studies).", inherited=True, minimum=1900,
                maximum=2100),
@@ -611,17 +628,21 @@ ARMS = Table(
         Column("n_treated", "integer", "JDM children with calcinosis given the therapy.",
                required=True, minimum=1, maximum=MAX_CHILDREN),
         Column("n_complete", "integer", "Of them, complete regression (blank: not stated).",
-               minimum=0),
-        Column("n_partial", "integer", "Partial regression (improved, reduced).", minimum=0),
-        Column("n_none", "integer", "No change.", minimum=0),
-        Column("n_progression", "integer", "Worsened.", minimum=0),
-        Column("n_not_stated", "integer", "Outcome not stated.", minimum=0),
+               minimum=0, maximum=MAX_CHILDREN),
+        Column("n_partial", "integer", "Partial regression (improved, reduced).", minimum=0,
+               maximum=MAX_CHILDREN),
+        Column("n_none", "integer", "No change.", minimum=0, maximum=MAX_CHILDREN),
+        Column("n_progression", "integer", "Worsened.", minimum=0, maximum=MAX_CHILDREN),
+        Column("n_not_stated", "integer", "Outcome not stated.", minimum=0, maximum=MAX_CHILDREN),
         Column("n_responded", "integer", "Any regression, when the source does not split "
-               "complete from partial (then both are blank).", minimum=0),
+               "complete from partial (then both are blank).", minimum=0,
+               maximum=MAX_CHILDREN),
         Column("n_responders", "integer", "Any regression: n_complete + n_partial, or "
-               "n_responded (derived; blank when neither is stated).", minimum=0),
+               "n_responded (derived; blank when neither is stated).", minimum=0,
+               maximum=MAX_CHILDREN),
         Column("n_assessed", "integer", "Children with a stated outcome: n_treated - "
-               "n_not_stated (derived; blank when the counts are incomplete).", minimum=0),
+               "n_not_stated (derived; blank when the counts are incomplete).", minimum=0,
+               maximum=MAX_CHILDREN),
         Column("response_words", "string", "Authors' key word(s) behind the counts."),
         *_measure("followup", "follow-up from the start of the therapy", "months"),
         *_measure("time", "time from the start of the therapy to response", "months"),
@@ -630,7 +651,7 @@ ARMS = Table(
         Column("overlaps_with", "string", "patient_ids (;-separated) of case patients in the "
                "data who are among these children (counted once, as patients)."),
         Column("n_overlap", "integer", "How many patients overlaps_with names (derived).",
-               minimum=0),
+               minimum=0, maximum=MAX_CHILDREN),
         Column("country", "string", "Country (from studies).", inherited=True, vocab=COUNTRIES),
         Column("year", "integer", "Publication year (from studies).", inherited=True, minimum=1900,
                maximum=2100),

@@ -87,12 +87,12 @@ def resolve_data(data: str | os.PathLike | None, workdir: Path) -> Path:
     if data is None:
         return datasets.data_dir()
     folder = Path(data)
-    if (folder / "studies.csv").exists():
-        return folder
+    if (folder / "studies.csv").exists() or (folder / "datapackage.json").exists():
+        return folder  # a harmonised folder (load_all reports a missing table)
     if (folder / "harmonised" / "studies.csv").exists():
         return folder / "harmonised"
     extraction = folder / "extraction" if (folder / "extraction").is_dir() else folder
-    if any(extraction.glob("*.yaml")):
+    if harmonise.sources_in(extraction):
         target = workdir / "harmonised"
         harmonise.harmonise(extraction, target)
         return target
@@ -109,6 +109,55 @@ def resolve_data(data: str | os.PathLike | None, workdir: Path) -> Path:
             )
         ]
     )
+
+
+def _rows(tables: dict[str, pd.DataFrame], name: str, *stated: str, true: str = "") -> int:
+    """Rows of a table (with any of the ``stated`` columns not blank, ``true`` column true)."""
+    frame = tables.get(name)
+    if frame is None:
+        return 0
+    keep = pd.Series(True, index=frame.index)
+    if stated:
+        keep &= frame[[c for c in stated if c in frame]].notna().any(axis=1)
+    if true:
+        keep &= frame[true].fillna(False).astype(bool)
+    return int(keep.sum())
+
+
+STEP_NEEDS: dict[str, tuple[str, str, Callable[[dict], int]]] = {
+    "descriptive": ("studies", "no source in studies", lambda t: _rows(t, "studies")),
+    "prisma": ("studies", "no source in studies", lambda t: _rows(t, "studies")),
+    "prevalence": ("cohorts", "no cohort in the primary prevalence analysis (include_primary)",
+                   lambda t: _rows(t, "cohorts", true="include_primary")),
+    "delay": ("cohorts", "no cohort with a diagnostic delay or a delay odds ratio",
+              lambda t: _rows(t, "cohorts", "delay_months", "delay_calc_months", "delay_or")),
+    "response": ("episodes", "no therapy episode and no therapy arm",
+                 lambda t: _rows(t, "episodes") + _rows(t, "arms")),
+}  # fmt: skip
+"""What each step needs at least one row of: (table, what is missing, count of usable rows)."""
+
+
+def refuse_empty(tables: dict[str, pd.DataFrame], names: list[str], folder: Path) -> None:
+    """Refuse data that would run a selected step on nothing (an empty analysis is not a result).
+
+    Raises
+    ------
+    DataValidationError
+        One problem per step that would be empty, naming the table and how to proceed.
+    """
+    from jdmstats.errors import DataValidationError, Problem
+
+    problems = []
+    for name in names:
+        if name not in STEP_NEEDS:
+            continue
+        table, missing, usable = STEP_NEEDS[name]
+        if not usable(tables):
+            problems.append(Problem(str(Path(folder) / f"{table}.csv"), "", "", "",
+                                    f"{missing}: the {name} step would be empty; add the data, "
+                                    f"or leave the step out (--only)"))  # fmt: skip
+    if problems:
+        raise DataValidationError(problems, context=str(folder))
 
 
 @contextlib.contextmanager
@@ -302,6 +351,7 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
     with tempfile.TemporaryDirectory() as tmp:
         folder = resolve_data(data, Path(tmp))
         tables = datasets.load_all(folder)
+        refuse_empty(tables, names, folder)
         fingerprint = data_fingerprint(folder)
         data_info = {fingerprint: data_files(folder)}
         if jobs > 1:
