@@ -13,7 +13,7 @@ import numpy as np
 
 from jdmstats.meta._solver import _METHODS_UPPER, ALL_METHODS, _level, fit_batch, solve_q
 from jdmstats.meta.fitstats import FitStatsMixin
-from jdmstats.results import ResultMixin
+from jdmstats.results import FittedMixin, ResultMixin
 
 TESTS = ("z", "t", "knha", "adhoc")
 
@@ -60,6 +60,20 @@ def _check_inputs(yi, vi, labels):
             f"vi must be finite and > 0: study {labs[i]!r} (index {i}) has vi = {vi[i]!r}."
         )
     return yi, vi, labs
+
+
+def _study_table(yi, vi, labels, level, weights=None):
+    """The per-study table of a fitted model (``weights`` in percent; omitted when None)."""
+    import pandas as pd
+    from scipy import stats
+
+    yi = np.asarray(yi, dtype=float)
+    se = np.sqrt(np.asarray(vi, dtype=float))
+    z = stats.norm.isf((1 - level) / 2)
+    cols = {"yi": yi, "vi": se**2, "se": se, "ci_low": yi - z * se, "ci_high": yi + z * se}
+    if weights is not None:
+        cols["weight"] = np.asarray(weights, dtype=float)
+    return pd.DataFrame(cols, index=pd.Index([str(x) for x in labels], name="study"))
 
 
 def _crit(test, df, level):
@@ -130,11 +144,14 @@ def qprofile_signs(yi, vi, X, level, tau2_hat):
 
 
 @dataclass(frozen=True)
-class RMAResult(ResultMixin, FitStatsMixin):
+class RMAResult(FittedMixin, ResultMixin, FitStatsMixin):
     """Result of :func:`random_effects` (fields mirror metafor's ``rma.uni`` object).
 
     ``i2`` is in percent (as metafor); ``weights`` are percentages summing to 100.
     ``df`` is ``k - 1`` for ``test="t"``/``"knha"``/``"adhoc"`` and None for ``"z"``.
+    ``summary()`` is the pooled estimate (one row), ``studies()`` the per-study table; the text
+    repr shows tau^2, I^2, H^2, Q, the CI and the PI, and the HTML repr shows the same lines
+    followed by both tables.
     """
 
     yi: np.ndarray
@@ -195,6 +212,20 @@ class RMAResult(ResultMixin, FitStatsMixin):
              "pi_high", "tau2", "i2", "h2", "q", "q_pvalue"),
             f"{self.method} ({self.test})",
         )  # fmt: skip
+
+    def studies(self):
+        """Per-study table: ``yi``, ``vi``, ``se``, Wald ``ci_low``/``ci_high`` (normal quantile,
+        as metafor's ``summary.escalc`` and forest plot) and ``weight`` (percent, as
+        ``weights.rma.uni``), indexed by study label.
+
+        Examples
+        --------
+        >>> from jdmstats.meta.model import random_effects
+        >>> fit = random_effects([0.1, 0.5, 0.9, 0.2], [0.02, 0.03, 0.04, 0.01])
+        >>> list(fit.studies().columns)
+        ['yi', 'vi', 'se', 'ci_low', 'ci_high', 'weight']
+        """
+        return _study_table(self.yi, self.vi, self.labels, self.level, self.weights)
 
     def confint(self, type: str = "QP"):
         """Q-profile confidence intervals for tau^2, tau, I^2 (%) and H^2 (metafor ``confint``).
