@@ -30,7 +30,8 @@ egger_test, begg_test      regtest, ranktest
 trim_and_fill              trimfill (L0, R0; either side)
 fail_safe_n                fsn (Rosenthal (Stouffer/Fisher), Orwin, Rosenberg)
 excess_significance        tes (exact / chi2 / binom; tau2 > 0 allowed)
-selection_model            selmodel: step-function and beta selection models
+selection_model            selmodel: step-function, beta, half-normal, negative-exponential,
+                           logistic and power selection models
 anova, fit_statistics      anova (likelihood-ratio test of nested models), fitstats / logLik /
                            AIC / BIC (also .loglik, .aic, .bic, .aicc on every fitted model)
 multilevel                 rma.mv: nested random intercepts, known V, REML/ML, profile CIs
