@@ -158,6 +158,11 @@ def test_continuous_selection_model_fit_matches_metafor(row):
     np.testing.assert_allclose(sel.se[0], _first(row["se"]), rtol=5e-5)
     np.testing.assert_allclose(sel.se_tau2, row["se_tau2"], rtol=5e-5)
     np.testing.assert_allclose(sel.se_delta[0], _first(row["se_delta"]), rtol=5e-5)
+    assert sel.parms == row["parms"] == 3
+    np.testing.assert_allclose(sel.fit_stats()["ML"], row["fit_stats"], rtol=1e-9)
+    np.testing.assert_allclose([sel.deviance, sel.aic, sel.bic, sel.aicc], row["fit_stats"][1:],
+                               rtol=1e-9)  # fmt: skip
+    assert list(sel.confint().index) == ["intrcpt"]
 
 
 def test_continuous_model_without_selection_is_the_normal_likelihood(ml_fit):

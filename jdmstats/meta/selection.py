@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from jdmstats.meta.fitstats import InformationCriteriaMixin
 from jdmstats.results import ResultMixin
 
 __all__ = ["selection_model", "SelectionResult", "selection_loglik"]
@@ -46,7 +47,7 @@ def _norm():
 
 
 @dataclass(frozen=True)
-class SelectionResult(ResultMixin):
+class SelectionResult(InformationCriteriaMixin, ResultMixin):
     """Result of :func:`selection_model` (fields as metafor's ``selmodel`` object).
 
     Attributes
@@ -94,6 +95,7 @@ class SelectionResult(ResultMixin):
     converged: bool
     level: float = 0.95
     names: list = field(default_factory=list)
+    parms: int = 0
 
     _title = "Selection model"
 
@@ -101,6 +103,27 @@ class SelectionResult(ResultMixin):
     def estimate(self) -> float:
         """The adjusted intercept (pooled effect of an intercept-only model)."""
         return float(self.beta[0])
+
+    def fit_stats(self):
+        """metafor's ``fit.stats`` of a selection model: rows ``ll, dev, AIC, BIC, AICc``,
+        column ``ML`` (``dev = -2 ll``; ``parms`` = coefficients + tau^2 + estimated
+        deltas), and ``REML`` (NaN: not defined).  ``deviance``, ``aic``, ``bic``, ``aicc``
+        read the ML column."""
+        import pandas as pd
+
+        ll, q = self.loglik, self.parms
+        m = max(self.k, q + 2)
+        ml = [ll, -2 * ll, -2 * ll + 2 * q, -2 * ll + q * np.log(self.k),
+              -2 * ll + 2 * q * m / (m - q - 1)]  # fmt: skip
+        return pd.DataFrame({"ML": ml, "REML": np.nan}, index=["ll", "dev", "AIC", "BIC", "AICc"])
+
+    def confint(self):
+        """Wald confidence intervals of the selection-adjusted coefficients (DataFrame
+        ``estimate, ci_low, ci_high``)."""
+        import pandas as pd
+
+        return pd.DataFrame({"estimate": self.beta, "ci_low": self.ci_low,
+                             "ci_high": self.ci_high}, index=self.names)  # fmt: skip
 
     def summary(self):
         """Coefficients, tau^2 and the selection parameters in one DataFrame."""
@@ -117,6 +140,7 @@ class SelectionResult(ResultMixin):
             f"Selection model ({self.type}, alternative = {self.alternative}; k = {self.k})",
             f"log-likelihood = {self.loglik:.4f}; LRT of selection: X^2({self.lrt_df}) = "
             f"{self.lrt:.4f}, p = {self.lrt_pvalue:.4g}",
+            f"AIC = {self.aic:.4f}, BIC = {self.bic:.4f}, AICc = {self.aicc:.4f}",
             "",
             self.summary().to_string(float_format=lambda x: f"{x:.4f}"),
         ]
@@ -497,4 +521,5 @@ def selection_model(
         ci_high=beta + crit * se_b, tau2=tau2, se_tau2=se_t, delta=d, se_delta=se_d,
         loglik=ll, lrt=lrt, lrt_df=n_free, lrt_pvalue=float(stats.chi2.sf(lrt, n_free)),
         k=k, k_per_interval=counts, converged=converged, level=level, names=names,
+        parms=p + 1 + n_free,
     )  # fmt: skip

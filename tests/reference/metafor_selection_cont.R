@@ -8,7 +8,8 @@
 #    integrate(rel.tol = 1e-12, subdivisions = 1000), every type and alternative (exact);
 #  * fitted models on dat.hackshaw1998 (ML random-effects model, as metafor_selection.R):
 #    optim BFGS reltol = 1e-15, maxit = 10000, and integrate(rel.tol = 1e-10,
-#    subdivisions = 1000) (the default 1.2e-4 limits the accuracy of ll and of the Hessian).
+#    subdivisions = 1000) (the default 1.2e-4 limits the accuracy of ll and of the Hessian);
+#    with their fit.stats (ll, dev, AIC, BIC, AICc) and parms.
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
                                                   value = TRUE))), "_setup.R"))
 out <- reference_path("metafor_selection_cont.json")
@@ -54,7 +55,8 @@ for (type in names(wfuns)) for (alt in c("greater", "two.sided")) {
   fits[[length(fits) + 1]] <- list(type = type, alternative = alt, beta = num(s$beta),
     se = num(s$se), tau2 = num(s$tau2), se_tau2 = num(s$se.tau2), delta = num(s$delta),
     se_delta = num(s$se.delta), ll = num(s$ll), LRT = num(s$LRT), LRTdf = num(s$LRTdf),
-    LRTp = num(s$LRTp), ll_at_fit = ll_cont(type, num(s$beta), num(s$tau2), num(s$delta), alt))
+    LRTp = num(s$LRTp), parms = s$parms, fit_stats = unname(as.matrix(s$fit.stats)[, "ML"]),
+    ll_at_fit = ll_cont(type, num(s$beta), num(s$tau2), num(s$delta), alt))
 }
 writeLines(toJSON(list(
   versions = list(R = R.version.string, metafor = as.character(packageVersion("metafor"))),
