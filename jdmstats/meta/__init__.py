@@ -11,7 +11,8 @@ I^2, H^2, Q with df and p, the CI and PI; QM, QE and R^2 for a meta-regression) 
 tables.
 
 =========================  ===============================================================
-random_effects             rma.uni: EE/DL/REML/ML/PM/HE/SJ/EB, z / knha / adhoc, Q-profile
+random_effects             rma.uni: EE/DL/REML/ML/PM/HE/SJ/EB, HS/HSk/GENQ/GENQM/PMM/DLIT/SJIT,
+                           z / t / knha / adhoc, Q-profile
 subgroup_analysis          per-subgroup fits and the test for subgroup differences
 metareg                    meta-regression (QM, QE, R², knha F-test, predict); formulas
                            "yi ~ year + factor(region)" as metafor's mods = ~ (formulaic)

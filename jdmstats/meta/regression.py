@@ -546,9 +546,9 @@ def metareg(
     data : pandas DataFrame, optional
         The variables of a formula, and the columns named by ``yi``, ``vi``, ``weights``
         or ``labels`` when those are strings.
-    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB", "HS", "HSk", "PMM", \
+    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB", "HS", "HSk", "GENQ", "GENQM", "PMM", \
 "DLIT", "SJIT"}
-        Estimator of the residual tau^2 (metafor names; GENQ needs ``weights``).
+        Estimator of the residual tau^2 (metafor names; GENQ and GENQM need ``weights``).
     test : {"z", "t", "knha", "adhoc"}
         z/chi^2 tests; t/F tests on ``k - p`` df without (``"t"``) or with the Hartung-Knapp
         variance adjustment (metafor ``test="t"``, ``"knha"``).
