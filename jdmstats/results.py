@@ -58,13 +58,67 @@ class ResultMixin:
         return to_latex(self.summary(), caption=caption or getattr(self, "_title", None),
                         label=label, index=True)  # fmt: skip
 
-    def _repr_html_(self) -> str:
+    def _html_tables(self) -> list:
+        """``(caption, DataFrame)`` pairs shown as HTML tables (default: the summary alone)."""
+        return [(None, self.summary())]
+
+    def _text_block(self) -> str:
+        """The text repr without the tables at its end (shown above them in HTML); empty for
+        a dataclass-generated repr or when only the title is left."""
+        text = repr(self)
+        if text.startswith(f"{type(self).__name__}("):
+            return ""
+        for caption, table in reversed(self._html_tables()):
+            text = text.rstrip()
+            for block in (_table_text(caption, table), _table_text(None, table)):
+                if text.endswith(block):
+                    text = text[: -len(block)].rstrip()
+                    break
         title = getattr(self, "_title", type(self).__name__)
-        return f"<p><b>{title}</b></p>" + self.summary().to_html(float_format=lambda x: f"{x:.4f}")
+        return "" if text.strip() in ("", str(title)) else text
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the title, every line of the text repr (in ``<pre>``), then the tables
+        (for fitted models: the model table of ``summary()`` and the studies of
+        ``studies()``)."""
+        import html
+
+        title = getattr(self, "_title", type(self).__name__)
+        parts = [f"<p><b>{html.escape(str(title))}</b></p>"]
+        text = self._text_block()
+        if text:
+            parts.append(f"<pre>{html.escape(text)}</pre>")
+        for caption, table in self._html_tables():
+            if caption:
+                parts.append(f"<p><i>{html.escape(caption)}</i></p>")
+            parts.append(table.to_html(float_format=_FLOAT))
+            note = table.attrs.get("note")
+            if note:
+                parts.append(f"<p><small>Note: {html.escape(str(note))}</small></p>")
+        return "".join(parts)
 
     def __str__(self) -> str:
         title = getattr(self, "_title", type(self).__name__)
-        return f"{title}\n\n" + self.summary().to_string(float_format=lambda x: f"{x:.4f}")
+        return f"{title}\n\n" + self.summary().to_string(float_format=_FLOAT)
+
+
+def _FLOAT(x) -> str:  # noqa: N802 (the one float format of text and HTML tables)
+    return f"{x:.4f}"
+
+
+def _table_text(caption, table) -> str:
+    lines = [f"{caption}:"] if caption else []
+    lines.append(table.to_string(float_format=_FLOAT))
+    note = table.attrs.get("note")
+    if note:
+        lines.append(f"Note: {note}")
+    return "\n".join(lines)
+
+
+def tables_text(tables) -> str:
+    """The text rendering of ``(caption, DataFrame)`` pairs, as at the end of a fitted model's
+    repr: the caption with a colon, the table, and its ``attrs["note"]`` (``Note: ...``)."""
+    return "\n\n".join(_table_text(c, t) for c, t in tables)
 
 
 class TableResult(ResultMixin):
@@ -96,3 +150,11 @@ class TableResult(ResultMixin):
 
     def __repr__(self) -> str:
         return str(self)
+
+
+class FittedMixin:
+    """Shared by fitted models: ``summary()`` is the model (pooled) table, ``studies()`` the
+    per-study table, and both are shown in Jupyter below every line of the text repr."""
+
+    def _html_tables(self) -> list:
+        return [("Model", self.summary()), ("Studies", self.studies())]

@@ -263,8 +263,10 @@ def test_genq_needs_weights_and_method_names_are_metafors():
     with pytest.raises(ValueError, match="weights"):
         meta.random_effects(yi, vi, method="DL", weights=np.ones(3))
     assert meta.random_effects(yi, vi, method="hsk").method == "HSk"
-    with pytest.raises(ValueError, match="accepted"):
+    with pytest.raises(ValueError, match="GENQM.*weights"):
         meta.random_effects(yi, vi, method="GENQM")
+    with pytest.raises(ValueError, match="accepted"):
+        meta.random_effects(yi, vi, method="GENQX")
 
 
 @settings(max_examples=30, deadline=None)
@@ -482,3 +484,66 @@ def test_diagnostics_of_t_test_fits_match_metafor(row):
     close(eg.statistic, row["reg_stat"])
     close(eg.pvalue, row["reg_pval"])
     assert eg.df == row["reg_df"]
+
+
+# --------------------------------------------------------------------------- GENQM
+GENQM = json.loads((Path(__file__).parent / "reference" / "metafor_genqm.json").read_text())
+
+
+def _genqm_fit(case):
+    ds = GENQM["datasets"][case["dataset"]]
+    yi, vi = np.asarray(ds["yi"]), np.asarray(ds["vi"])
+    w = {"isqrt": 1 / np.sqrt(vi), "unit": np.ones_like(vi), "ivw": 1 / vi}[case["weights"]]
+    if case["mods"]:
+        return meta.metareg(yi, vi, np.asarray(ds["ablat"]), method="GENQM", weights=w,
+                            test=case["test"])  # fmt: skip
+    return meta.random_effects(yi, vi, method="GENQM", weights=w, test=case["test"])
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("case", GENQM["cases"], ids=[
+    f"{c['dataset']}-{c['weights']}-{c['test']}{'-mods' if c['mods'] else ''}"
+    for c in GENQM["cases"]])  # fmt: skip
+def test_genqm_matches_metafor(case):
+    fit = _genqm_fit(case)
+    assert fit.tau2 == pytest.approx(case["tau2"], rel=1e-9, abs=1e-14)
+    assert fit.se_tau2 == pytest.approx(case["se_tau2"], rel=1e-9)
+    b = fit.beta if case["mods"] else [fit.estimate]
+    se = fit.coef["se"] if case["mods"] else [fit.se]
+    np.testing.assert_allclose(b, case["b"], rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(se, case["se"], rtol=1e-9)
+    assert fit.i2 == pytest.approx(case["I2"], rel=1e-8, abs=1e-12)
+
+
+def test_imhof_matches_known_distributions():
+    from scipy import stats
+
+    from jdmstats.meta._solver import _imhof_upper
+
+    for q in (0.3, 2.0, 7.5):  # equal weights: a scaled chi-square with n df
+        for n in (2, 3, 7):
+            assert _imhof_upper(q, np.full(n, 1.7)) == pytest.approx(
+                stats.chi2.sf(q / 1.7, n), rel=1e-9)
+    # two weights 1 and 2: P(X1 + 2 X2 > q) by direct numerical convolution
+    q = 4.0
+    ref = stats.chi2.sf(q, 1) + _quad_conv(q)
+    assert _imhof_upper(q, np.array([1.0, 2.0])) == pytest.approx(ref, rel=1e-8)
+
+
+def _quad_conv(q):
+    """P(X1 + 2 X2 > q, X1 <= q) = int_0^q f1(x) P(X2 > (q - x) / 2) dx (chi2_1 variables)."""
+    from scipy import integrate, stats
+
+    return integrate.quad(lambda x: stats.chi2.pdf(x, 1) * stats.chi2.sf((q - x) / 2, 1), 0, q,
+                          epsabs=1e-14, epsrel=1e-12, limit=200)[0]  # fmt: skip
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.lists(st.tuples(st.floats(-2, 2), st.floats(0.01, 1), st.floats(0.1, 10)),
+                min_size=4, max_size=9), st.floats(0.01, 100))
+def test_genqm_is_invariant_to_the_scale_of_the_weights(data, c):
+    yi, vi, w = (np.array(x) for x in zip(*data, strict=True))
+    a = meta.random_effects(yi, vi, method="GENQM", weights=w)
+    b = meta.random_effects(yi, vi, method="GENQM", weights=c * w)
+    assert b.tau2 == pytest.approx(a.tau2, rel=1e-7, abs=1e-10)
+    assert a.tau2 >= 0

@@ -124,8 +124,9 @@ def test_result_fields_and_rendering():
     assert np.all(res.study_ci_low <= res.study_prop) and np.all(
         res.study_prop <= res.study_ci_high
     )
-    df = res.summary()
-    assert df.shape[0] == res.k + 1 and df.index[-1].startswith("Pooled")
+    df = res.summary()  # the pooled estimate only; the studies are in studies()
+    assert df.shape[0] == 1 and df.index[0].startswith("Pooled")
+    assert res.studies().shape[0] == res.k
     text = repr(res)
     assert "Pooled proportion" in text and "PI" in text and "tau^2" in text
     assert "continuity correction" in text.lower()  # pritz1997 has all-event studies

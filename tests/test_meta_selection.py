@@ -99,7 +99,9 @@ def test_selection_model_errors(ml_fit):
     with pytest.raises(ValueError, match="no observed p-values"):
         meta.selection_model(ml_fit, type="stepfun", steps=[0.3, 0.3000001, 1])
     with pytest.raises(ValueError, match="accepted"):
-        meta.selection_model(ml_fit, type="halfnorm")
+        meta.selection_model(ml_fit, type="halfnormal")
+    with pytest.raises(ValueError, match="do not pass steps"):
+        meta.selection_model(ml_fit, type="halfnorm", steps=[0.05])
     with pytest.raises(ValueError, match="one-sided"):
         meta.selection_model(ml_fit, type="beta", alternative="two.sided")
 
@@ -109,3 +111,66 @@ def test_selection_result_rendering(ml_fit):
     assert "Selection model" in repr(sel)
     assert list(sel.summary().index) == ["intrcpt", "tau2", "delta.1", "delta.2"]
     assert np.isnan(sel.se_delta[0]) and sel.delta[0] == 1.0
+
+
+# ------------------------------------------------- one-parameter models (metafor_selection_cont)
+CONT = json.loads((Path(__file__).parent / "reference"
+                   / "metafor_selection_cont.json").read_text())  # fmt: skip
+
+
+def _first(x):
+    return float(np.ravel(x)[0])
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", CONT["fixed"],
+                         ids=[f"{r['type']}-{r['alternative']}-{r['delta']}" for r in CONT["fixed"]])
+def test_continuous_loglik_at_fixed_parameters_matches_metafor(row):
+    yi, vi = np.asarray(CONT["data"]["yi"]), np.asarray(CONT["data"]["vi"])
+    ll = selection_loglik(yi, vi, np.ones((yi.size, 1)), [row["beta"]], row["tau2"],
+                          [row["delta"]], row["type"], None, row["alternative"])  # fmt: skip
+    np.testing.assert_allclose(ll, row["ll"], rtol=1e-9)  # integrate(rel.tol = 1e-12)
+
+
+def test_continuous_models_cover_every_type():
+    assert {r["type"] for r in CONT["fits"]} == {"halfnorm", "negexp", "logistic", "power"}
+    assert {r["alternative"] for r in CONT["fits"]} == {"greater", "two.sided"}
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("row", CONT["fits"], ids=[f"{r['type']}-{r['alternative']}"
+                                                   for r in CONT["fits"]])
+def test_continuous_selection_model_fit_matches_metafor(row):
+    yi, vi = np.asarray(CONT["data"]["yi"]), np.asarray(CONT["data"]["vi"])
+    fit = meta.random_effects(yi, vi, method="ML", control={"threshold": 1e-13})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sel = meta.selection_model(fit, type=row["type"], alternative=row["alternative"])
+    # the maximised log-likelihood: ours is at least metafor's and within 1e-8 of it
+    assert sel.loglik >= row["ll"] - 1e-9
+    np.testing.assert_allclose(sel.loglik, row["ll"], rtol=1e-9)
+    np.testing.assert_allclose(sel.lrt, row["LRT"], rtol=1e-7)
+    assert sel.lrt_df == row["LRTdf"] == 1
+    # metafor's optimiser (numerical gradients) stops within ~1e-5 of the maximum
+    np.testing.assert_allclose(sel.beta[0], _first(row["beta"]), rtol=1e-5, atol=2e-6)
+    np.testing.assert_allclose(sel.tau2, row["tau2"], rtol=1e-5)
+    np.testing.assert_allclose(sel.delta[0], _first(row["delta"]), rtol=1e-5)
+    np.testing.assert_allclose(sel.se[0], _first(row["se"]), rtol=5e-5)
+    np.testing.assert_allclose(sel.se_tau2, row["se_tau2"], rtol=5e-5)
+    np.testing.assert_allclose(sel.se_delta[0], _first(row["se_delta"]), rtol=5e-5)
+    assert sel.parms == row["parms"] == 3
+    np.testing.assert_allclose(sel.fit_stats()["ML"], row["fit_stats"], rtol=1e-9)
+    np.testing.assert_allclose([sel.deviance, sel.aic, sel.bic, sel.aicc], row["fit_stats"][1:],
+                               rtol=1e-9)  # fmt: skip
+    assert list(sel.confint().index) == ["intrcpt"]
+
+
+def test_continuous_model_without_selection_is_the_normal_likelihood(ml_fit):
+    X = np.ones((YI.size, 1))
+    base = selection_loglik(YI, VI, X, [ml_fit.estimate], ml_fit.tau2, [1, 1], "stepfun",
+                            [0.05, 1])  # fmt: skip
+    for type_ in ("halfnorm", "negexp", "logistic", "power"):
+        for alt in ("greater", "less", "two.sided"):
+            ll = selection_loglik(YI, VI, X, [ml_fit.estimate], ml_fit.tau2, [0.0], type_,
+                                  None, alt)  # fmt: skip
+            np.testing.assert_allclose(ll, base, rtol=1e-12)

@@ -2,10 +2,20 @@
 
 Every name below is imported on first use, so ``import jdmstats.meta`` stays cheap.
 
+Every fitted model (random_effects, metareg, proportion, binomial_glmm, multilevel,
+mantel_haenszel, peto, robust) has the same inspection API: ``summary()`` is the model table
+(the pooled estimate or the coefficients), ``studies()`` the per-study table (the two are never
+mixed; counts are integers), ``confint()``, and ``loglik``, ``deviance``, ``aic``, ``bic``,
+``aicc`` and ``fit_stats()``.  In Jupyter each renders every line of its text repr (tau^2,
+I^2, H^2, Q with df and p, the CI and PI; QM, QE and R^2 for a meta-regression) above both
+tables.
+
 =========================  ===============================================================
-random_effects             rma.uni: EE/DL/REML/ML/PM/HE/SJ/EB, z / knha / adhoc, Q-profile
+random_effects             rma.uni: EE/DL/REML/ML/PM/HE/SJ/EB, HS/HSk/GENQ/GENQM/PMM/DLIT/SJIT,
+                           z / t / knha / adhoc, Q-profile
 subgroup_analysis          per-subgroup fits and the test for subgroup differences
-metareg                    meta-regression (QM, QE, R², knha F-test, predict)
+metareg                    meta-regression (QM, QE, R², knha F-test, predict); formulas
+                           "yi ~ year + factor(region)" as metafor's mods = ~ (formulaic)
 permutation_test           permutest: vectorised, seeded
 proportion                 pooled proportion: inverse-variance (logit/arcsine/FT/raw) or GLMM
 binomial_glmm              rma.glmm(measure="PLO"): binomial-normal model, adaptive GH quadrature
@@ -21,7 +31,8 @@ egger_test, begg_test      regtest, ranktest
 trim_and_fill              trimfill (L0, R0; either side)
 fail_safe_n                fsn (Rosenthal (Stouffer/Fisher), Orwin, Rosenberg)
 excess_significance        tes (exact / chi2 / binom; tau2 > 0 allowed)
-selection_model            selmodel: step-function and beta selection models
+selection_model            selmodel: step-function, beta, half-normal, negative-exponential,
+                           logistic and power selection models
 anova, fit_statistics      anova (likelihood-ratio test of nested models), fitstats / logLik /
                            AIC / BIC (also .loglik, .aic, .bic, .aicc on every fitted model)
 multilevel                 rma.mv: nested random intercepts, known V, REML/ML, profile CIs

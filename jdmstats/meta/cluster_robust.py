@@ -16,16 +16,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jdmstats.results import ResultMixin
+from jdmstats.meta.fitstats import DelegatedFitStatsMixin
+from jdmstats.results import ResultMixin, tables_text
 
 __all__ = ["robust", "RobustResult"]
 
 
 @dataclass(frozen=True)
-class RobustResult(ResultMixin):
+class RobustResult(DelegatedFitStatsMixin, ResultMixin):
     """Result of :func:`robust` (as metafor's ``robust.rma`` object).
 
-    ``coef`` has ``estimate, se, statistic, pvalue, ci_low, ci_high, df``; ``vb`` is the
+    Fit statistics (``loglik``, ``aic``, ...) are the model's: cluster-robust inference
+    leaves the likelihood as it is.  ``coef`` has ``estimate, se, statistic, pvalue, ci_low,
+    ci_high, df``; ``vb`` is the
     cluster-robust covariance; ``vcov_type`` is ``"CR0"``, ``"CR1"`` or ``"CR2"``.  ``qm`` is
     an F statistic with ``qm_df = (m, df2)`` (CR2: the HTZ test; intercept-only models: the
     squared t statistic, as metafor).
@@ -50,13 +53,29 @@ class RobustResult(ResultMixin):
         """The coefficient table (DataFrame)."""
         return self.coef
 
+    def studies(self):
+        """The per-study table of the model ``fit`` (its ``studies()``)."""
+        return self.fit.studies()
+
+    def _html_tables(self) -> list:
+        tables = [("Model", self.summary())]
+        if self.fit is not None and hasattr(self.fit, "studies"):
+            tables.append(("Studies", self.studies()))
+        return tables
+
+    def confint(self):
+        """Cluster-robust confidence intervals of the coefficients (metafor ``confint`` of a
+        ``robust.rma`` object: its ``fixed`` block): DataFrame ``estimate, ci_low,
+        ci_high``."""
+        return self.coef[["estimate", "ci_low", "ci_high"]].copy()
+
     def __repr__(self) -> str:
         lines = [
             f"Cluster-robust inference ({self.vcov_type}; {self.n_clusters} clusters)",
             f"F(df1 = {self.qm_df[0]}, df2 = {self.qm_df[1]:.4g}) = {self.qm:.4f}, "
             f"p = {self.qm_pvalue:.4g}",
             "",
-            self.coef.to_string(float_format=lambda x: f"{x:.4f}"),
+            tables_text([("Model", self.coef)]),
         ]
         return "\n".join(lines)
 

@@ -113,22 +113,14 @@ def fit_statistics(fit) -> FitStatistics:
     return FitStatistics(table)
 
 
-class FitStatsMixin:
-    """``loglik``, ``deviance``, ``aic``, ``bic``, ``aicc`` and ``fit_stats()`` of a model
-    (REML column for a REML fit, ML column otherwise, as metafor's ``logLik`` and ``AIC``)."""
+class InformationCriteriaMixin:
+    """``deviance``, ``aic``, ``bic``, ``aicc`` read from the ``_fit_stats_column`` column of
+    ``self.fit_stats()`` (rows ``ll, dev, AIC, BIC, AICc``)."""
 
-    def fit_stats(self) -> pd.DataFrame:
-        """Log-likelihood, deviance, AIC, BIC and AICc under ML and REML (:func:`fit_statistics`)."""
-        return fit_statistics(self)
+    _fit_stats_column = "ML"
 
     def _fit_stat(self, row: str) -> float:
-        col = "REML" if str(self.method).upper() == "REML" else "ML"
-        return float(fit_statistics(self).loc[row, col])
-
-    @property
-    def loglik(self) -> float:
-        """Log-likelihood (restricted for REML)."""
-        return self._fit_stat("ll")
+        return float(self.fit_stats().loc[row, self._fit_stats_column])
 
     @property
     def deviance(self) -> float:
@@ -149,3 +141,45 @@ class FitStatsMixin:
     def aicc(self) -> float:
         """AIC with the small-sample correction."""
         return self._fit_stat("AICc")
+
+
+class FitStatsTableMixin(InformationCriteriaMixin):
+    """:class:`InformationCriteriaMixin` with ``loglik`` from the same table."""
+
+    @property
+    def loglik(self) -> float:
+        """Log-likelihood (restricted for REML)."""
+        return self._fit_stat("ll")
+
+
+class FitStatsMixin(FitStatsTableMixin):
+    """``loglik``, ``deviance``, ``aic``, ``bic``, ``aicc`` and ``fit_stats()`` of a model
+    (REML column for a REML fit, ML column otherwise, as metafor's ``logLik`` and ``AIC``)."""
+
+    def fit_stats(self) -> pd.DataFrame:
+        """Log-likelihood, deviance, AIC, BIC and AICc under ML and REML (:func:`fit_statistics`)."""
+        return fit_statistics(self)
+
+    @property
+    def _fit_stats_column(self) -> str:
+        return "REML" if str(self.method).upper() == "REML" else "ML"
+
+
+def _from_fit(name: str):
+    return property(lambda self: float(getattr(self.fit, name)),
+                    doc=f"``{name}`` of the model ``fit``.")  # fmt: skip
+
+
+class DelegatedFitStatsMixin:
+    """``loglik``, ``deviance``, ``aic``, ``bic``, ``aicc`` and ``fit_stats()`` of the model
+    held in ``self.fit`` (results that wrap a fit: proportions, cluster-robust inference)."""
+
+    loglik = _from_fit("loglik")
+    deviance = _from_fit("deviance")
+    aic = _from_fit("aic")
+    bic = _from_fit("bic")
+    aicc = _from_fit("aicc")
+
+    def fit_stats(self) -> pd.DataFrame:
+        """The fit statistics of the model ``fit`` (its ``fit_stats()``)."""
+        return self.fit.fit_stats()

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jdmstats.meta.effects import _check_level, _counts
-from jdmstats.results import ResultMixin
+from jdmstats.meta.fitstats import InformationCriteriaMixin
+from jdmstats.results import FittedMixin, ResultMixin, tables_text
 
 __all__ = ["GLMMResult", "binomial_glmm"]
 
@@ -25,7 +26,7 @@ _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
 
 @dataclass(frozen=True)
-class GLMMResult(ResultMixin):
+class GLMMResult(FittedMixin, InformationCriteriaMixin, ResultMixin):
     """Fit of the binomial-normal (random-intercept logistic) model, on the logit scale.
 
     Attributes
@@ -104,12 +105,104 @@ class GLMMResult(ResultMixin):
     _title: str = field(default="Binomial-normal GLMM (logit)", repr=False)
 
     def summary(self):
-        """One-row DataFrame: estimate, se, statistic, pvalue, CI, PI, tau2, I2, H2, tests."""
+        """One-row DataFrame (the model): estimate, se, statistic, pvalue, CI, PI, tau2, I2,
+        H2, the heterogeneity tests and k; the studies are in :meth:`studies`."""
         return self._one_row(
             ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high",
              "tau2", "i2", "h2", "qe_wald", "qe_wald_pvalue", "qe_lrt", "qe_lrt_pvalue", "k"),
             "intrcpt",
         )  # fmt: skip
+
+    def studies(self):
+        """Per-study table: ``events``, ``total`` (integers, Int64), observed ``proportion``
+        with its exact Clopper-Pearson ``ci_low``/``ci_high``.
+
+        There is no weight column: study weights are not defined for the binomial-normal
+        model (metafor 3.8-1 ``weights(rma.glmm)``: "Method not available for objects of class
+        \"rma.glmm\""); the table's ``attrs["note"]`` says so and the repr shows it.
+        """
+        import pandas as pd
+
+        from jdmstats.meta.effects import clopper_pearson
+
+        lo, hi = clopper_pearson(self.events, self.totals, self.level)
+        out = pd.DataFrame(
+            {"events": pd.array(np.asarray(self.events, dtype=np.int64), dtype="Int64"),
+             "total": pd.array(np.asarray(self.totals, dtype=np.int64), dtype="Int64"),
+             "proportion": self.events / self.totals, "ci_low": lo, "ci_high": hi},
+            index=pd.Index(list(self.labels), name="study"),
+        )  # fmt: skip
+        out.attrs["note"] = GLMM_WEIGHTS_NOTE
+        return out
+
+    # ---- likelihood and information criteria -------------------------------------------
+    @property
+    def parms(self) -> int:
+        """Number of estimated parameters: beta and tau^2 (1 when k = 1: tau^2 fixed at 0)."""
+        return 2 if self.k > 1 else 1
+
+    @property
+    def loglik_saturated(self) -> float:
+        """Log-likelihood of the saturated binomial model ``sum log dbinom(x, n, x / n)``."""
+        from scipy import stats
+
+        return float(np.sum(stats.binom.logpmf(self.events, self.totals, self.events / self.totals)))
+
+    @property
+    def loglik_ee(self) -> float:
+        """Log-likelihood of the equal-effects (common-effect) logistic model, binomial
+        constants included (R ``logLik(glm(cbind(x, n - x) ~ 1, binomial))``; metafor
+        ``rma.glmm(method = "EE")``)."""
+        from scipy import stats
+
+        pbar = self.events.sum() / self.totals.sum()
+        return float(np.sum(stats.binom.logpmf(self.events, self.totals, pbar)))
+
+    @property
+    def loglik_conditional(self) -> float:
+        """metafor's ``logLik(rma.glmm)``: the binomial log-likelihood at the conditional
+        modes of the random effects, ``sum log dbinom(x_i, n_i, expit(beta + b_i))`` (it
+        equals ``ll(saturated) - deviance(glmer) / 2``); not a marginal likelihood."""
+        return _conditional_loglik(self.events, self.totals, self.estimate, self.tau)
+
+    def fit_stats(self):
+        """Log-likelihood, deviance, AIC, BIC and AICc under two conventions (a DataFrame).
+
+        Column ``ML``: from the marginal log-likelihood :attr:`loglik` (what the properties
+        ``deviance`` (``-2 (loglik - loglik_saturated)``), ``aic``, ``bic`` and ``aicc``
+        return); column ``ML_metafor``: metafor's
+        ``fitstats(rma.glmm)``, from :attr:`loglik_conditional`.  Deviance is ``-2 (ll -
+        ll_saturated)``; ``parms = 2``; ``AIC = -2 ll + 2 parms``, ``BIC = -2 ll + parms
+        log(k)``, ``AICc = -2 ll + 2 parms m / (m - parms - 1)`` with ``m = max(k, parms + 2)``
+        (metafor's definitions).  See the Notes of :func:`binomial_glmm`.
+        """
+        import pandas as pd
+
+        sat = self.loglik_saturated
+
+        def col(ll):
+            m = max(self.k, self.parms + 2)
+            return [ll, -2 * (ll - sat), -2 * ll + 2 * self.parms,
+                    -2 * ll + self.parms * np.log(self.k),
+                    -2 * ll + 2 * self.parms * m / (m - self.parms - 1)]  # fmt: skip
+
+        return pd.DataFrame({"ML": col(self.loglik), "ML_metafor": col(self.loglik_conditional)},
+                            index=["ll", "dev", "AIC", "BIC", "AICc"])  # fmt: skip
+
+    def confint(self):
+        """The Wald confidence interval of the pooled logit (DataFrame ``estimate, ci_low,
+        ci_high``, row ``intrcpt``).
+
+        metafor 3.8-1 has no ``confint`` for ``rma.glmm`` ("Method not available"), so no
+        interval for tau^2 is offered; the table's ``attrs["note"]`` says so.
+        """
+        import pandas as pd
+
+        out = pd.DataFrame({"estimate": [self.estimate], "ci_low": [self.ci_low],
+                            "ci_high": [self.ci_high]}, index=["intrcpt"])  # fmt: skip
+        out.attrs["note"] = ("No confidence interval for tau^2: not defined for the GLMM here "
+                             "(metafor 3.8-1: confint() not available for rma.glmm).")  # fmt: skip
+        return out
 
     def __repr__(self) -> str:
         stat = "t" if self.test == "t" else "z"
@@ -134,9 +227,34 @@ class GLMMResult(ResultMixin):
             f"{100 * self.level:g}% CI: [{self.ci_low:.4f}, {self.ci_high:.4f}]; "
             f"{100 * self.level:g}% PI: [{self.pi_low:.4f}, {self.pi_high:.4f}]",
         ]
+        fs = self.fit_stats()
+        lines += [
+            "",
+            f"logLik (marginal) = {self.loglik:.4f}, deviance = {self.deviance:.4f}, "
+            f"AIC = {self.aic:.4f}, BIC = {self.bic:.4f}, AICc = {self.aicc:.4f}",
+            f"(metafor's convention: logLik = {fs.loc['ll', 'ML_metafor']:.4f}, "
+            f"AIC = {fs.loc['AIC', 'ML_metafor']:.4f})",
+        ]
         if self.note:
             lines += ["", f"Note: {self.note}"]
-        return "\n".join(lines)
+        return "\n".join(lines) + "\n\n" + tables_text([("Studies", self.studies())])
+
+
+GLMM_WEIGHTS_NOTE = (
+    "Study weights are not defined for the binomial-normal GLMM (metafor 3.8-1: weights() "
+    "is not available for rma.glmm), so none are shown."
+)
+
+
+def _conditional_loglik(x, n, beta, tau) -> float:
+    """``sum log dbinom(x, n, expit(beta + tau u_i))`` at the conditional modes ``u_i``."""
+    from scipy import stats
+    from scipy.special import expit
+
+    x = np.asarray(x, dtype=float)
+    n = np.asarray(n, dtype=float)
+    u = _modes(x, n, float(beta), float(tau)) if tau > 0 else np.zeros_like(x)
+    return float(np.sum(stats.binom.logpmf(x, n, expit(beta + tau * u))))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,22 +486,29 @@ def binomial_glmm(
     tolerances) on dat.pritz1997, dat.debruin2009, dat.hannum2020, dat.hasselblad1998 and the
     treatment arm of dat.nielweise2007 (zero events), to relative 1e-4.
 
-    Log-likelihood convention: ``loglik`` (and ``aic``/``bic`` derived from it) is the
-    AGHQ-approximated marginal log-likelihood of the counts, binomial coefficients included.
-    The R printouts differ (measured with metafor 3.8-1 / lme4 1.1-31,
-    tests/reference/metafor_ext.json):
+    Log-likelihood convention: ``loglik`` (and ``deviance``, ``aic``, ``bic``, ``aicc``
+    derived from it) is the AGHQ-approximated marginal log-likelihood of the counts, binomial
+    coefficients included.  The R printouts differ (measured with metafor 3.8-1 / lme4
+    1.1-31, tests/reference/metafor_ext.json and metafor_api.json):
 
     * lme4 ``logLik(res$res.ML)``: equal to ours for ``nAGQ=1``; for ``nAGQ > 1`` (metafor's
       default 7) lme4 reports it relative to the saturated binomial model, i.e. ours minus
       ``sum(dbinom(xi, ni, xi/ni, log=TRUE))`` -- a data-dependent constant (dat.pritz1997:
       -32.6054 here, -15.0553 in lme4, offset -17.5502).
     * metafor ``logLik()`` / ``fitstats()`` / ``AIC()`` of ``rma.glmm``: ``ll(saturated) -
-      deviance(glmer) / 2``, which is not a marginal log-likelihood and is not ours plus a
-      constant (dat.pritz1997: -21.7371 at nAGQ=1 and -21.6608 at nAGQ=7 against our
-      -32.6565 and -32.6054; dat.debruin2009: -31.4396 vs -50.1552).
+      deviance(glmer) / 2``, which is the binomial log-likelihood at the conditional modes
+      of the random effects, ``sum(dbinom(xi, ni, fitted(glmer), log = TRUE))``: not a
+      marginal likelihood and not ours plus a constant (dat.pritz1997: -21.7371 at nAGQ=1
+      and -21.6608 at nAGQ=7 against our -32.6565 and -32.6054).  It is reproduced as
+      ``loglik_conditional`` and the ``ML_metafor`` column of ``fit_stats()``.
+    * metafor's ``rma.glmm(method = "EE")`` reports the marginal (= ordinary ``glm``)
+      log-likelihood, so metafor's AIC difference between its ML and EE GLMMs mixes two
+      conventions (dat.pritz1997: 47.47 - 79.33 = -31.86); the difference of marginal
+      likelihoods -- ``aic - (-2 loglik_ee + 2)``, -10.02 there, which equals lme4's
+      ``AIC(glmer, nAGQ = 1) - AIC(glm)`` -- is the one to compare models with.
 
-    AIC/BIC comparisons with metafor's printout (or between lme4 fits with different nAGQ)
-    are therefore invalid; compare jdmstats fits with each other only.
+    Compare AIC/BIC of jdmstats fits with each other, or with metafor's numbers through the
+    ``ML_metafor`` column, never across the two.
 
     Examples
     --------

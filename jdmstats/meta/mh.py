@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jdmstats.meta.effects import escalc
-from jdmstats.results import ResultMixin
+from jdmstats.meta.fitstats import InformationCriteriaMixin
+from jdmstats.results import FittedMixin, ResultMixin
 
 __all__ = ["mantel_haenszel", "peto", "MHResult"]
 
@@ -25,7 +26,7 @@ _RATIO = ("OR", "RR", "IRR")
 
 
 @dataclass(frozen=True)
-class MHResult(ResultMixin):
+class MHResult(FittedMixin, InformationCriteriaMixin, ResultMixin):
     """Result of :func:`mantel_haenszel` and :func:`peto` (fields as metafor's ``rma.mh``).
 
     Attributes
@@ -113,6 +114,62 @@ class MHResult(ResultMixin):
             f"{self.method} ({self.measure})",
         )  # fmt: skip
 
+    def studies(self):
+        """Per-study table: the effect sizes behind the Q test (``yi``, ``vi``, ``se``, Wald
+        ``ci_low``/``ci_high``; NaN for a table without a finite effect size)."""
+        from jdmstats.meta.model import _study_table
+
+        labels = self.labels or [str(i + 1) for i in range(len(self.yi))]
+        return _study_table(self.yi, self.vi, labels, self.level)
+
+    def confint(self):
+        """Confidence interval of the pooled estimate (metafor ``confint.rma.mh`` /
+        ``confint.rma.peto``): DataFrame ``estimate, ci_low, ci_high``, row ``intrcpt``."""
+        import pandas as pd
+
+        return pd.DataFrame({"estimate": [self.estimate], "ci_low": [self.ci_low],
+                             "ci_high": [self.ci_high]}, index=["intrcpt"])  # fmt: skip
+
+    def fit_stats(self):
+        """metafor's ``fit.stats`` of ``rma.mh`` / ``rma.peto``: rows ``ll, dev, AIC, BIC,
+        AICc``, columns ``ML`` and ``REML``.
+
+        An equal-effects normal likelihood of the ``k_yi`` finite effect sizes around the
+        pooled estimate ``b`` (``parms = 1``): ``ll_ML = -k/2 log(2 pi) - 1/2 sum log vi -
+        Q/2`` with ``Q = sum (yi - b)^2 / vi``; ``ll_REML = ll_ML + 1/2 log(2 pi) + 1/2 log k
+        - 1/2 log sum(1/vi)``; ``dev_ML = -2 (ll_ML - sum log N(yi; yi, vi))``, ``dev_REML =
+        -2 ll_REML``; AIC, BIC and AICc with ``n = k`` (ML) or ``k - 1`` (REML).  Validated
+        against metafor 3.8-1 (dat.bcg; tests/reference/metafor_api.json).
+        """
+        import pandas as pd
+        from scipy import stats
+
+        ok = np.isfinite(self.yi) & np.isfinite(self.vi)
+        y, v = np.asarray(self.yi)[ok], np.asarray(self.vi)[ok]
+        k = y.size
+        w = 1 / v
+        rss = float(np.sum(w * (y - self.estimate) ** 2))
+        ll_ml = -0.5 * k * np.log(2 * np.pi) - 0.5 * np.sum(np.log(v)) - 0.5 * rss
+        ll_reml = (-0.5 * (k - 1) * np.log(2 * np.pi) + 0.5 * np.log(k)
+                   - 0.5 * np.sum(np.log(v)) - 0.5 * np.log(np.sum(w)) - 0.5 * rss)  # fmt: skip
+        sat = float(np.sum(stats.norm.logpdf(y, loc=y, scale=np.sqrt(v))))
+
+        def ics(ll, n):
+            m = max(n, 3)
+            return [-2 * ll + 2, -2 * ll + np.log(n), -2 * ll + 2 * m / (m - 2)]
+
+        table = pd.DataFrame({"ML": [ll_ml, -2 * (ll_ml - sat), *ics(ll_ml, k)],
+                              "REML": [ll_reml, -2 * ll_reml, *ics(ll_reml, k - 1)]},
+                             index=["ll", "dev", "AIC", "BIC", "AICc"], dtype=float)  # fmt: skip
+        if k < 1:
+            table[:] = np.nan
+        return table
+
+    @property
+    def loglik(self) -> float:
+        """Log-likelihood (metafor ``logLik.rma``: the ML column)."""
+        return self._fit_stat("ll")
+
     def __repr__(self) -> str:
         pct = round(100 * self.level)
         lines = [
@@ -135,6 +192,8 @@ class MHResult(ResultMixin):
                 f"p = {self.breslow_day_pvalue:.4g}; Tarone: {self.tarone:.4f}, "
                 f"p = {self.tarone_pvalue:.4g}"
             )
+        lines.append(f"logLik = {self.loglik:.4f}, deviance = {self.deviance:.4f}, "
+                     f"AIC = {self.aic:.4f}, BIC = {self.bic:.4f}, AICc = {self.aicc:.4f}")
         return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jdmstats.meta.model import _crit, _labels, _level, _pvalue
-from jdmstats.results import ResultMixin
+from jdmstats.results import FittedMixin, ResultMixin, tables_text
 
 __all__ = ["multilevel", "MultilevelResult"]
 
@@ -272,7 +272,7 @@ def _maximise(lik, s2_init, fixed=None, tol=1e-12, maxiter=500, warm=False):
 
 # --------------------------------------------------------------------------- result
 @dataclass(frozen=True)
-class MultilevelResult(ResultMixin):
+class MultilevelResult(FittedMixin, ResultMixin):
     """Result of :func:`multilevel` (fields mirror metafor's ``rma.mv`` object).
 
     ``sigma2`` holds one variance component per nesting level, outermost first, named as
@@ -363,8 +363,23 @@ class MultilevelResult(ResultMixin):
         return self._stat("AICc")
 
     def summary(self):
-        """The coefficient table (DataFrame)."""
+        """The coefficient table (DataFrame); the studies are in :meth:`studies`."""
         return self.coef
+
+    def studies(self):
+        """Per-estimate table: ``yi``, ``vi`` (the diagonal of V), ``se``, Wald
+        ``ci_low``/``ci_high``, ``weight`` (percent: the diagonal of ``M^-1`` over its sum,
+        metafor ``weights.rma.mv``, validated on dat.konstantopoulos2011), ``fitted`` (``X b``)
+        and ``residual``."""
+        from jdmstats.meta.model import _study_table
+
+        wd = np.diag(np.linalg.inv(np.asarray(self.M, dtype=float)))
+        labels = self.labels if self.labels is not None else range(1, self.k + 1)
+        out = _study_table(self.yi, np.diag(np.asarray(self.V, dtype=float)) if np.ndim(self.V) == 2
+                           else self.V, labels, self.level, 100 * wd / wd.sum())  # fmt: skip
+        out["fitted"] = np.asarray(self.X, dtype=float) @ self.beta
+        out["residual"] = np.asarray(self.yi, dtype=float) - out["fitted"].to_numpy()
+        return out
 
     def variance_components(self):
         """DataFrame of the variance components: sigma2, sigma, number of levels."""
@@ -460,9 +475,11 @@ class MultilevelResult(ResultMixin):
         else:
             lines.append(f"F(df1 = {self.qm_df[0]}, df2 = {self.qm_df[1]}) = {self.qm:.4f}, "
                          f"p = {self.qm_pvalue:.4g}")  # fmt: skip
-        lines += ["", self.coef.to_string(float_format=lambda x: f"{x:.4f}")]
+        lines.append(f"logLik = {self.loglik:.4f}, deviance = {self.deviance:.4f}, "
+                     f"AIC = {self.aic:.4f}, BIC = {self.bic:.4f}, AICc = {self.aicc:.4f}")
         if not self.converged:
             lines.append("(the optimiser did not converge)")
+        lines += ["", tables_text([("Model", self.coef)])]
         return "\n".join(lines)
 
 

@@ -29,7 +29,8 @@ from jdmstats.meta.effects import (
     transf_ilogit,
     transf_ipft_hm,
 )
-from jdmstats.results import ResultMixin
+from jdmstats.meta.fitstats import DelegatedFitStatsMixin
+from jdmstats.results import FittedMixin, ResultMixin, tables_text
 
 __all__ = ["ProportionResult", "proportion", "TRANSFORMS", "MODELS"]
 
@@ -42,7 +43,7 @@ _NAMES = {"PLO": "logit", "PAS": "arcsine", "PFT": "freeman-tukey", "PR": "raw"}
 
 
 @dataclass(frozen=True)
-class ProportionResult(ResultMixin):
+class ProportionResult(FittedMixin, DelegatedFitStatsMixin, ResultMixin):
     """Pooled proportion with back-transformed estimate, CI and prediction interval.
 
     Attributes
@@ -80,6 +81,10 @@ class ProportionResult(ResultMixin):
         The transformed-scale fit, kept whole.
     notes : tuple of str
         Warnings raised while fitting (e.g. the Freeman-Tukey caveat).
+
+    ``summary()`` is the pooled estimate (one row), ``studies()`` the per-study table (two
+    tables, never mixed); ``loglik``, ``deviance``, ``aic``, ``bic``, ``aicc``,
+    ``fit_stats()`` and ``confint()`` are those of the transformed-scale ``fit``.
     """
 
     estimate: float
@@ -125,37 +130,71 @@ class ProportionResult(ResultMixin):
         return tuple(lab for lab, a in zip(self.labels, self.cc_applied, strict=True) if a)
 
     def summary(self):
-        """Per-study proportions with Clopper-Pearson CIs, then the pooled row (with PI)."""
+        """The pooled estimate: one row (the model) with ``k``, the total ``events`` and
+        ``total`` (integers, Int64), the pooled proportion with its CI and PI, tau^2, I^2 and
+        the heterogeneity test.  The studies are in :meth:`studies`.
+
+        Examples
+        --------
+        >>> from jdmstats.meta.proportions import proportion
+        >>> res = proportion([3, 10, 0, 7], [20, 40, 12, 25])
+        >>> list(res.summary().index), str(res.summary()["events"].dtype)
+        (['Pooled (logit, REML, z)'], 'Int64')
+        """
         import pandas as pd
 
-        w = self.weights if self.weights is not None else np.full(self.k, np.nan)
-        studies = pd.DataFrame(
+        return pd.DataFrame(
             {
-                "events": self.events,
-                "total": self.totals,
-                "proportion": self.study_prop,
-                "ci_low": self.study_ci_low,
-                "ci_high": self.study_ci_high,
-                "pi_low": np.nan,
-                "pi_high": np.nan,
-                "weight": w,
-            },
-            index=pd.Index(list(self.labels), name="study"),
-        )
-        pooled = pd.DataFrame(
-            {
-                "events": [float(np.sum(self.events))],
-                "total": [float(np.sum(self.totals))],
+                "k": pd.array([self.k], dtype="Int64"),
+                "events": pd.array([int(np.sum(self.events))], dtype="Int64"),
+                "total": pd.array([int(np.sum(self.totals))], dtype="Int64"),
                 "proportion": [self.estimate],
                 "ci_low": [self.ci_low],
                 "ci_high": [self.ci_high],
                 "pi_low": [self.pi_low],
                 "pi_high": [self.pi_high],
-                "weight": [100.0 if self.weights is not None else np.nan],
+                "tau2": [self.tau2],
+                "i2": [self.i2],
+                "q": [self.q],
+                "q_pvalue": [self.q_pvalue],
             },
-            index=pd.Index([f"Pooled ({self._model_label()})"], name="study"),
+            index=pd.Index([f"Pooled ({self._model_label()})"], name="model"),
         )
-        return pd.concat([studies, pooled])
+
+    def studies(self):
+        """Per-study table: ``events`` and ``total`` (Int64), the observed ``proportion`` with
+        its exact Clopper-Pearson ``ci_low``/``ci_high``, and ``weight`` (percent, the
+        inverse-variance model's; metafor ``weights.rma.uni``).
+
+        For ``model="glmm"`` there is no weight column: weights are not defined for the
+        binomial-normal model (metafor 3.8-1: ``weights()`` is not available for
+        ``rma.glmm``); ``attrs["note"]`` says so and the repr shows it.
+        """
+        import pandas as pd
+
+        out = pd.DataFrame(
+            {
+                "events": pd.array(np.asarray(self.events, dtype=np.int64), dtype="Int64"),
+                "total": pd.array(np.asarray(self.totals, dtype=np.int64), dtype="Int64"),
+                "proportion": self.study_prop,
+                "ci_low": self.study_ci_low,
+                "ci_high": self.study_ci_high,
+            },
+            index=pd.Index(list(self.labels), name="study"),
+        )
+        if self.weights is not None:
+            out["weight"] = np.asarray(self.weights, dtype=float)
+        else:
+            from jdmstats.meta.glmm import GLMM_WEIGHTS_NOTE
+
+            out.attrs["note"] = GLMM_WEIGHTS_NOTE
+        return out
+
+    def confint(self, *args, **kwargs):
+        """``fit.confint()``: Q-profile (or ``type="PL"``) intervals for tau^2, tau, I^2 and
+        H^2 of the inverse-variance model; for the GLMM the Wald interval of the logit (metafor
+        has no ``confint`` for ``rma.glmm``)."""
+        return self.fit.confint(*args, **kwargs)
 
     def _model_label(self) -> str:
         if self.model == "glmm":
@@ -198,7 +237,9 @@ class ProportionResult(ResultMixin):
             )
         for note in self.notes:
             lines.append(f"Note: {note}")
-        lines += ["", self.summary().to_string(float_format=lambda x: f"{x:.4f}")]
+        ll = f"logLik = {self.loglik:.4f}, AIC = {self.aic:.4f}, BIC = {self.bic:.4f}"
+        lines.append(f"({'marginal ' if self.model == 'glmm' else ''}{ll})")
+        lines += ["", tables_text([("Studies", self.studies())])]
         return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ from jdmstats.meta.model import (
     _level,
     _pvalue,
 )
-from jdmstats.results import ResultMixin
+from jdmstats.results import FittedMixin, ResultMixin, tables_text
 
 _COMPTOL = np.finfo(float).eps ** 0.5  # metafor permutest comptol
 
@@ -36,6 +36,8 @@ class _Encoding:
     columns: list  # (name, levels or None) per input column
     names: list  # design column names (without intercept)
     frame: bool  # input was a DataFrame
+    formula: str | None = None  # the right-hand side, for a formula (mods = "~ ...")
+    spec: object = None  # formulaic ModelSpec of that formula (re-used by predict)
 
 
 def _is_categorical(s) -> bool:
@@ -99,8 +101,95 @@ def _encode(moderators, k: int):
     return M, _Encoding(columns=cols, names=names, frame=frame)
 
 
+_METAFOR_INTERCEPT = "intrcpt"
+
+
+def _formula_context():
+    """formulaic evaluation context: R's ``factor()`` as formulaic's ``C()``."""
+    from formulaic.transforms import C
+
+    return {"factor": C}
+
+
+def _r_name(column: str) -> str:
+    """formulaic column name -> R/metafor name: ``g[T.b]`` -> ``gb``, ``C(g)[b]`` -> ``C(g)b``,
+    ``a:g[T.b]`` -> ``a:gb``, ``Intercept`` -> ``intrcpt``."""
+    import re
+
+    if column == "Intercept":
+        return _METAFOR_INTERCEPT
+    return ":".join(re.sub(r"\[(?:T\.)?(.*)\]$", r"\1", part) for part in column.split(":"))
+
+
+def _formula_frame(data):
+    """``data`` as a DataFrame for formulaic; logical columns become factors with levels
+    FALSE/TRUE, as R's model.matrix treats them (names ``xTRUE``)."""
+    import pandas as pd
+
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(
+            f"data must be a pandas DataFrame holding the formula's variables; got "
+            f"{type(data).__name__}."
+        )
+    frame = data.copy()
+    for c in frame.columns:
+        if pd.api.types.is_bool_dtype(frame[c].dtype):
+            frame[c] = pd.Categorical(np.where(frame[c], "TRUE", "FALSE"),
+                                      categories=["FALSE", "TRUE"])  # fmt: skip
+    return frame
+
+
+def _formula_design(rhs: str, data, k: int):
+    """Moderator matrix (without the intercept column), intercept flag and encoding of a
+    right-hand side ``"~ a + factor(g)"`` evaluated in ``data`` by formulaic."""
+    try:
+        import formulaic
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise ImportError("The formula interface of metareg needs formulaic>=1.0.") from exc
+
+    rhs = rhs.strip()
+    rhs = rhs[1:].strip() if rhs.startswith("~") else rhs
+    if not rhs:
+        raise ValueError("The moderator formula is empty; write e.g. mods='~ year + region'.")
+    frame = _formula_frame(data)
+    if len(frame) != k:
+        raise ValueError(f"data has {len(frame)} rows but there are {k} studies.")
+    try:
+        mm = formulaic.model_matrix(rhs, frame, context=_formula_context(), na_action="raise")
+    except Exception as exc:  # formulaic raises several types; name the formula and the cause
+        raise ValueError(f"Cannot build the moderators of '~ {rhs}' from data: {exc}") from exc
+    cols = list(mm.columns)
+    intercept = "Intercept" in cols
+    keep = [c for c in cols if c != "Intercept"]
+    M = np.asarray(mm[keep], dtype=float) if keep else np.empty((k, 0))
+    enc = _Encoding(columns=[], names=[_r_name(c) for c in keep], frame=True,
+                    formula=rhs, spec=mm.model_spec)  # fmt: skip
+    return M, intercept, enc
+
+
+def _apply_formula(enc: _Encoding, newmods) -> np.ndarray:
+    import pandas as pd
+
+    if not isinstance(newmods, pd.DataFrame):
+        raise TypeError(
+            f"newmods of a formula fit ('~ {enc.formula}') must be a DataFrame with the "
+            f"formula's variables; got {type(newmods).__name__}."
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # formulaic warns (and uses NaN) for unseen levels
+        try:
+            mm = enc.spec.get_model_matrix(_formula_frame(newmods), context=_formula_context())
+        except Exception as exc:
+            raise ValueError(f"newmods do not fit the formula '~ {enc.formula}': {exc}") from exc
+    keep = [c for c in mm.columns if c != "Intercept"]
+    return np.asarray(mm[keep], dtype=float) if keep else np.empty((len(newmods), 0))
+
+
 def _apply_encoding(enc: _Encoding, newmods) -> np.ndarray:
     import pandas as pd
+
+    if enc.spec is not None:
+        return _apply_formula(enc, newmods)
 
     if isinstance(newmods, pd.Series):
         newmods = newmods.to_frame()
@@ -128,7 +217,7 @@ def _apply_encoding(enc: _Encoding, newmods) -> np.ndarray:
 
 # --------------------------------------------------------------------------- results
 @dataclass(frozen=True)
-class MetaRegResult(ResultMixin, FitStatsMixin):
+class MetaRegResult(FittedMixin, ResultMixin, FitStatsMixin):
     """Result of :func:`metareg` (fields mirror metafor's ``rma.uni`` with moderators).
 
     ``r2`` is the pseudo-R^2 in percent (as metafor): ``max(0, 100 (tau2_0 - tau2) / tau2_0)``
@@ -174,8 +263,70 @@ class MetaRegResult(ResultMixin, FitStatsMixin):
     _title = "Mixed-effects meta-regression"
 
     def summary(self):
-        """The coefficient table (DataFrame)."""
+        """The coefficient table (DataFrame); the studies are in :meth:`studies`."""
         return self.coef
+
+    def studies(self):
+        """Per-study table: ``yi``, ``vi``, ``se``, Wald ``ci_low``/``ci_high`` (normal
+        quantile), ``weight`` (percent: ``1 / (vi + tau2)``, or the user weights, as
+        ``weights.rma.uni``), the ``fitted`` value ``X b`` and the ``residual`` ``yi - X b``.
+        """
+        from jdmstats.meta.model import _study_table
+
+        w = self.weights if self.weights is not None else 1 / (self.vi + self.tau2)
+        out = _study_table(self.yi, self.vi, self.labels, self.level, 100 * w / np.sum(w))
+        out["fitted"] = self.X @ self.beta
+        out["residual"] = self.yi - out["fitted"].to_numpy()
+        return out
+
+    def confint(self, level: float | None = None):
+        """Q-profile confidence intervals for the residual tau^2, tau, I^2 (%) and H^2
+        (metafor ``confint.rma.uni`` of a model with moderators: its ``random`` block; the
+        coefficients' intervals are in ``coef``).
+
+        I^2 and H^2 bounds use the typical within-study variance ``(k - p) / tr(P)``,
+        ``P = W - W X (X'WX)^-1 X'W``, ``W = diag(1 / vi)`` (as metafor).  NaN for an
+        equal-effects model.  ``attrs["tau2_ci_signs"]`` is metafor's ``lb.sign`` /
+        ``ub.sign`` (``">"``: beyond the search limit ``max(100, 10 tau2)``, reported as it).
+        Validated against metafor 3.8-1 (dat.bcg ``~ ablat``, ``~ ablat + year``; REML, ML,
+        DL; tests/reference/metafor_api.json).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from jdmstats.meta.regression import metareg
+        >>> x = np.array([1.0, 2, 3, 4, 5, 6, 7, 8])
+        >>> yi = np.array([0.1, 0.5, 0.2, 0.8, 0.4, 0.9, 0.5, 1.2]); vi = np.full(8, 0.02)
+        >>> list(metareg(yi, vi, x).confint().index)
+        ['tau2', 'tau', 'I2', 'H2']
+        """
+        import pandas as pd
+
+        from jdmstats.meta.model import qprofile_ci, qprofile_signs
+
+        level = self.level if level is None else _level(level)
+        nan = float("nan")
+        if self.method == "EE" or self.k <= self.p:
+            lo = hi = nan
+            signs = ("", "")
+            vt = nan
+        else:
+            lo, hi = qprofile_ci(self.yi, self.vi, self.X, level, self.tau2)
+            signs = qprofile_signs(self.yi, self.vi, self.X, level, self.tau2)
+            W = np.diag(1 / self.vi)
+            P = W - W @ self.X @ np.linalg.solve(self.X.T @ W @ self.X, self.X.T @ W)
+            vt = (self.k - self.p) / np.trace(P)
+        tau2 = self.tau2 if self.method != "EE" else nan
+        sq = lambda x: float(np.sqrt(x)) if np.isfinite(x) and x >= 0 else nan  # noqa: E731
+        rows = {
+            "tau2": (tau2, lo, hi),
+            "tau": (sq(tau2), sq(lo), sq(hi)),
+            "I2": tuple(100 * t / (vt + t) for t in (tau2, lo, hi)),
+            "H2": tuple(t / vt + 1 for t in (tau2, lo, hi)),
+        }
+        out = pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "ci_low", "ci_high"])
+        out.attrs["tau2_ci_signs"] = signs
+        return out
 
     def predict(self, newmods=None, level: float | None = None):
         """Predicted (average) effects with CI and PI, as ``metafor::predict.rma``.
@@ -245,7 +396,11 @@ class MetaRegResult(ResultMixin, FitStatsMixin):
             )
         if self.r2_note:
             lines.append(self.r2_note)
-        lines += ["", self.coef.to_string(float_format=lambda x: f"{x:.4f}")]
+        if self.method != "EE":
+            ci = self.confint()
+            lo, hi = ci.loc["tau2", "ci_low"], ci.loc["tau2", "ci_high"]
+            lines.append(f"{round(100 * self.level)}% CI of tau^2 (Q-profile): [{lo:.4f}, {hi:.4f}]")
+        lines += ["", tables_text([("Model", self.coef)])]
         return "\n".join(lines)
 
 
@@ -312,10 +467,55 @@ def _tests(fit, b, X, test, level, btt):
     return beta, vb, se, stat, pval, crit, qm, qm_df, qm_p, s2w
 
 
+def _column(data, name, what):
+    """``data[name]`` with an error naming the missing column and the columns there are."""
+    if data is None:
+        raise ValueError(f"{what} is given as the column name {name!r} but no data= was passed.")
+    if name not in data.columns:
+        raise ValueError(
+            f"{what} column {name!r} is not in data; columns: {', '.join(map(str, data.columns))}."
+        )
+    return data[name].to_numpy()
+
+
+def _resolve_formula(yi, vi, moderators, mods, data, weights, labels):
+    """Read the formula / column-name forms of :func:`metareg` into arrays and a right-hand
+    side (None without a formula)."""
+    formula = None
+    if isinstance(yi, str) and "~" in yi:
+        lhs, formula = (part.strip() for part in yi.split("~", 1))
+        if not lhs:
+            raise ValueError(f"The formula {yi!r} has no response: write e.g. 'yi ~ year'.")
+        if moderators is not None or mods is not None:
+            raise ValueError("Give the moderators once: in the formula or in mods=, not both.")
+        yi = _column(data, lhs, "The response")
+    elif mods is not None:
+        if moderators is not None:
+            raise ValueError("Give the moderators once: moderators= or mods=, not both.")
+        moderators = mods
+    if isinstance(moderators, str):
+        formula, moderators = moderators, None
+    if formula is not None and data is None:
+        raise ValueError(f"The moderator formula '~ {formula.lstrip('~ ')}' needs data=.")
+    if isinstance(yi, str):
+        yi = _column(data, yi, "yi")
+    if vi is None:
+        raise ValueError("vi (the sampling variances, or their column name with data=) is missing.")
+    if isinstance(vi, str):
+        vi = _column(data, vi, "vi")
+    if isinstance(weights, str):
+        weights = _column(data, weights, "weights")
+    if isinstance(labels, str):
+        labels = _column(data, labels, "labels")
+    if formula is None and moderators is None:
+        raise ValueError("No moderators: pass moderators=, mods='~ ...' or a formula 'yi ~ ...'.")
+    return yi, vi, moderators, formula, weights, labels
+
+
 def metareg(
     yi,
-    vi,
-    moderators,
+    vi=None,
+    moderators=None,
     method: str = "REML",
     test: str = "z",
     level: float = 0.95,
@@ -323,20 +523,32 @@ def metareg(
     labels=None,
     control: dict | None = None,
     weights=None,
+    *,
+    mods=None,
+    data=None,
 ) -> MetaRegResult:
     """Mixed-effects meta-regression, as ``metafor::rma.uni(yi, vi, mods = ...)``.
 
     Parameters
     ----------
-    yi, vi : array_like
-        Effect sizes and sampling variances.
-    moderators : array_like (k,) or (k, q), or pandas DataFrame/Series
+    yi : array_like or str
+        Effect sizes; or a formula ``"yi ~ year + region"`` whose response and moderators are
+        columns of ``data``; or, with ``data``, the name of the effect-size column.
+    vi : array_like or str
+        Sampling variances (or, with ``data``, their column name).
+    moderators : array_like (k,) or (k, q), pandas DataFrame/Series, or str
         Moderators.  Non-numeric columns (object, string, category, bool) are dummy-coded
         with the first level (category order, else sorted) as reference, columns named
-        ``"col[level]"``.
-    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB", "HS", "HSk", "PMM", \
+        ``"col[level]"``.  A string is a right-hand-side formula (as ``mods``).
+    mods : str or array_like, optional
+        metafor's ``mods``: a formula ``"~ ablat + factor(alloc)"`` evaluated in ``data``
+        (formulaic), or moderators as for ``moderators``.
+    data : pandas DataFrame, optional
+        The variables of a formula, and the columns named by ``yi``, ``vi``, ``weights``
+        or ``labels`` when those are strings.
+    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "EB", "HS", "HSk", "GENQ", "GENQM", "PMM", \
 "DLIT", "SJIT"}
-        Estimator of the residual tau^2 (metafor names; GENQ needs ``weights``).
+        Estimator of the residual tau^2 (metafor names; GENQ and GENQM need ``weights``).
     test : {"z", "t", "knha", "adhoc"}
         z/chi^2 tests; t/F tests on ``k - p`` df without (``"t"``) or with the Hartung-Knapp
         variance adjustment (metafor ``test="t"``, ``"knha"``).
@@ -360,6 +572,18 @@ def metareg(
 
     Notes
     -----
+    Formulas behave as metafor's ``mods = ~``: numeric variables enter as they are, character,
+    categorical and logical variables (and ``factor(x)``, formulaic's ``C(x)``) by treatment
+    contrasts with the first (sorted or category-order) level as reference; ``a * b``,
+    ``a:b``, ``I(year - 1970)``, ``poly(x, 2)`` are formulaic's (R's) syntax; ``- 1`` or
+    ``0 +`` drops the intercept, and then a factor gets one column per level and QM tests
+    all coefficients.  Coefficient names are R's: ``intrcpt``, ``ablat``, ``allocrandom``,
+    ``factor(alloc)random``, ``ablat:year``.  A missing value in a formula variable is an
+    error (nothing is dropped).  ``predict(newmods=DataFrame)`` evaluates the same formula
+    (unseen levels are an error).  Validated against metafor 3.8-1 on dat.bcg
+    (``~ ablat + factor(alloc)``, ``~ ablat * year``, ``~ 0 + factor(alloc)``, ...;
+    tests/reference/metafor_formula.json).
+
     Model and tests as metafor (Viechtbauer 2010, JSS 36(3); Thompson & Higgins 2002):
     QM is the Wald test of all coefficients except the intercept (chi^2 on m df, or
     F(m, k - p) = QM / m with the Hartung-Knapp covariance for knha); QE is the test of
@@ -383,11 +607,19 @@ def metareg(
     import pandas as pd
     from scipy import stats
 
+    yi, vi, moderators, formula, weights, labels = _resolve_formula(
+        yi, vi, moderators, mods, data, weights, labels)
     method = _check_method_test(method, test)
     level = _level(level)
     yi, vi, labs = _check_inputs(yi, vi, labels)
     k = yi.size
-    M, enc = _encode(moderators, k)
+    if formula is not None:
+        if not intercept:
+            raise ValueError("With a formula, drop the intercept in it ('~ 0 + x' or '~ x - 1'), "
+                             "not with intercept=False.")  # fmt: skip
+        M, intercept, enc = _formula_design(formula, data, k)
+    else:
+        M, enc = _encode(moderators, k)
     X = np.column_stack([np.ones(k), M]) if intercept else M
     names = (["intrcpt"] if intercept else []) + enc.names
     p = X.shape[1]

@@ -1,5 +1,6 @@
-"""Selection models for publication bias: step-function (Vevea & Hedges 1995) and beta
-(Citkowicz & Vevea 2017) models, as ``metafor::selmodel`` (``type="stepfun"``, ``"beta"``).
+"""Selection models for publication bias: step-function (Vevea & Hedges 1995), beta
+(Citkowicz & Vevea 2017) and the one-parameter half-normal, negative-exponential, logistic
+and power models (Preston et al. 2004), as ``metafor::selmodel``.
 
 The log-likelihood is metafor's (``.selmodel.ll.stepfun`` / ``.selmodel.ll.cont``):
 
@@ -20,12 +21,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from jdmstats.meta.fitstats import InformationCriteriaMixin
 from jdmstats.results import ResultMixin
 
 __all__ = ["selection_model", "SelectionResult", "selection_loglik"]
 
-TYPES = ("stepfun", "beta")
+#: The one-parameter weight functions ``w(p; delta)`` of metafor's selmodel (``steps = 0``).
+CONTINUOUS = {
+    "halfnorm": lambda p, d: np.exp(-d * p**2),
+    "negexp": lambda p, d: np.exp(-d * p),
+    "logistic": lambda p, d: 2 * np.exp(-d * p) / (1 + np.exp(-d * p)),
+    "power": lambda p, d: (1 - p) ** d,
+}
+TYPES = ("stepfun", "beta", *CONTINUOUS)
 _BETA_PMIN = 1e-5
+#: metafor's pval.min: p-values are clamped to [pmin, 1 - pmin] (0 where not clamped)
+_PMIN = {"beta": _BETA_PMIN, "power": 1e-5, "halfnorm": 0.0, "negexp": 0.0, "logistic": 0.0}
+_Z_FAR = 8.5  # Phi(-8.5) < 1e-17: beyond it an unclamped weight is its limit
 
 
 def _norm():
@@ -35,13 +47,13 @@ def _norm():
 
 
 @dataclass(frozen=True)
-class SelectionResult(ResultMixin):
+class SelectionResult(InformationCriteriaMixin, ResultMixin):
     """Result of :func:`selection_model` (fields as metafor's ``selmodel`` object).
 
     Attributes
     ----------
     type : str
-        ``"stepfun"`` or ``"beta"``.
+        ``"stepfun"``, ``"beta"``, ``"halfnorm"``, ``"negexp"``, ``"logistic"`` or ``"power"``.
     steps : ndarray or None
         Right ends of the p-value intervals (stepfun; the last is 1).
     alternative : str
@@ -83,6 +95,7 @@ class SelectionResult(ResultMixin):
     converged: bool
     level: float = 0.95
     names: list = field(default_factory=list)
+    parms: int = 0
 
     _title = "Selection model"
 
@@ -90,6 +103,27 @@ class SelectionResult(ResultMixin):
     def estimate(self) -> float:
         """The adjusted intercept (pooled effect of an intercept-only model)."""
         return float(self.beta[0])
+
+    def fit_stats(self):
+        """metafor's ``fit.stats`` of a selection model: rows ``ll, dev, AIC, BIC, AICc``,
+        column ``ML`` (``dev = -2 ll``; ``parms`` = coefficients + tau^2 + estimated
+        deltas), and ``REML`` (NaN: not defined).  ``deviance``, ``aic``, ``bic``, ``aicc``
+        read the ML column."""
+        import pandas as pd
+
+        ll, q = self.loglik, self.parms
+        m = max(self.k, q + 2)
+        ml = [ll, -2 * ll, -2 * ll + 2 * q, -2 * ll + q * np.log(self.k),
+              -2 * ll + 2 * q * m / (m - q - 1)]  # fmt: skip
+        return pd.DataFrame({"ML": ml, "REML": np.nan}, index=["ll", "dev", "AIC", "BIC", "AICc"])
+
+    def confint(self):
+        """Wald confidence intervals of the selection-adjusted coefficients (DataFrame
+        ``estimate, ci_low, ci_high``)."""
+        import pandas as pd
+
+        return pd.DataFrame({"estimate": self.beta, "ci_low": self.ci_low,
+                             "ci_high": self.ci_high}, index=self.names)  # fmt: skip
 
     def summary(self):
         """Coefficients, tau^2 and the selection parameters in one DataFrame."""
@@ -106,6 +140,7 @@ class SelectionResult(ResultMixin):
             f"Selection model ({self.type}, alternative = {self.alternative}; k = {self.k})",
             f"log-likelihood = {self.loglik:.4f}; LRT of selection: X^2({self.lrt_df}) = "
             f"{self.lrt:.4f}, p = {self.lrt_pvalue:.4g}",
+            f"AIC = {self.aic:.4f}, BIC = {self.bic:.4f}, AICc = {self.aicc:.4f}",
             "",
             self.summary().to_string(float_format=lambda x: f"{x:.4f}"),
         ]
@@ -137,6 +172,35 @@ _GL = {}
 def _beta_w(p, a, b):
     p = np.clip(p, _BETA_PMIN, 1 - _BETA_PMIN)
     return np.exp((a - 1) * np.log(p) + (b - 1) * np.log1p(-p))
+
+
+def _integral(wfun, pmin, s, sd, yhat, alternative):
+    """``A_i = integral w(p(y)) phi(y; yhat_i, sd_i^2) dy`` by composite Gauss-Legendre
+    quadrature in ``z = y / s`` on the range where ``p`` is not clamped to ``[pmin, 1 - pmin]``
+    (``|z| <= 8.5`` when ``pmin = 0``), plus the closed-form tails where the weight is
+    constant.  ``alternative="less"`` mirrors ``z -> -z``; two-sided p-values ``2 Phi(-|z|)``
+    are symmetric (a panel edge at ``z = 0``)."""
+    ndtr, ndtri = _norm()
+    two = alternative == "two.sided"
+    m = -yhat if alternative == "less" else yhat
+    if two:
+        zc = -ndtri(pmin / 2) if pmin > 0 else _Z_FAR
+    else:
+        zc = -ndtri(pmin) if pmin > 0 else _Z_FAR
+    key = (round(float(zc), 12), two)
+    if key not in _GL:
+        _GL[key] = _gl_nodes(-zc, zc)
+    z, wz = _GL[key]
+    p = 2 * ndtr(-np.abs(z)) if two else ndtr(-z)
+    wv = wfun(p)
+    y = s[:, None] * z[None, :]
+    phi = np.exp(-0.5 * ((y - m[:, None]) / sd[:, None]) ** 2) / (sd[:, None] * np.sqrt(2 * np.pi))
+    mid = (phi * (wv * wz)[None, :]).sum(1) * s
+    upper = ndtr(-(s * zc - m) / sd)  # mass beyond +zc (small p)
+    lower = ndtr((-s * zc - m) / sd)  # mass beyond -zc (p near 1; two-sided: small p)
+    w_small = wfun(np.array(pmin))
+    w_large = w_small if two else wfun(np.array(1 - pmin))
+    return mid + w_small * upper + w_large * lower
 
 
 def selection_loglik(yi, vi, X, beta, tau2, delta, type="stepfun", steps=None,
@@ -207,23 +271,21 @@ def selection_loglik(yi, vi, X, beta, tau2, delta, type="stepfun", steps=None,
         if alternative == "two.sided":
             raise ValueError("The beta selection model is implemented for one-sided p-values.")
         a, b = delta
-        m = yhat if alternative == "greater" else -yhat  # "less" mirrors z -> -z
-        zc = -ndtri(_BETA_PMIN)  # p < 1e-5 beyond +zc, p > 1 - 1e-5 beyond -zc
-        if "nodes" not in _GL:
-            _GL["nodes"] = _gl_nodes(-zc, zc)
-        z, wz = _GL["nodes"]
-        p = ndtr(-z)
-        wv = _beta_w(p, a, b)  # (M,)
-        y = s[:, None] * z[None, :]
-        phi = np.exp(-0.5 * ((y - m[:, None]) / sd[:, None]) ** 2) / (
-            sd[:, None] * np.sqrt(2 * np.pi)
-        )
-        mid = (phi * (wv * wz)[None, :]).sum(1) * s
-        w_hi = _beta_w(np.array(_BETA_PMIN), a, b)
-        w_lo = _beta_w(np.array(1 - _BETA_PMIN), a, b)
-        tails = w_hi * ndtr(-(s * zc - m) / sd) + w_lo * ndtr((-s * zc - m) / sd)
-        A = mid + tails
-        logw = np.log(_beta_w(pv, a, b))
+
+        def wfun(p):
+            return _beta_w(p, a, b)
+
+        A = _integral(wfun, _BETA_PMIN, s, sd, yhat, alternative)
+        logw = np.log(wfun(pv))
+    elif type in CONTINUOUS:
+        d = float(np.ravel(delta)[0])
+        pmin = _PMIN[type]
+
+        def wfun(p):
+            return CONTINUOUS[type](np.clip(p, pmin, 1 - pmin), d)
+
+        A = _integral(wfun, pmin, s, sd, yhat, alternative)
+        logw = np.log(wfun(pv))
     else:
         raise ValueError(f"Unknown type {type!r}; accepted: {', '.join(TYPES)}.")
     return float(np.sum(logw + dens - np.log(A)))
@@ -271,9 +333,12 @@ def selection_model(
     fit : RMAResult or MetaRegResult
         The model without selection (ML recommended, as in metafor's examples; its ML
         log-likelihood is the reference of the LRT).
-    type : {"stepfun", "beta"}
-        Step function with cut points ``steps`` (Vevea & Hedges 1995), or the beta selection
-        model ``w(p) = p^(a-1) (1-p)^(b-1)`` (Citkowicz & Vevea 2017).
+    type : {"stepfun", "beta", "halfnorm", "negexp", "logistic", "power"}
+        Step function with cut points ``steps`` (Vevea & Hedges 1995), the beta selection
+        model ``w(p) = p^(a-1) (1-p)^(b-1)`` (Citkowicz & Vevea 2017), or one of metafor's
+        one-parameter weight functions (Preston et al. 2004): half-normal ``exp(-delta p^2)``,
+        negative exponential ``exp(-delta p)``, logistic ``2 exp(-delta p) / (1 + exp(-delta
+        p))`` and power ``(1 - p)^delta``, with ``delta >= 0`` (0: no selection).
     steps : sequence of float
         stepfun: p-value cut points in (0, 1]; 1 is appended if missing.
     alternative : {"greater", "less", "two.sided"}
@@ -298,6 +363,14 @@ def selection_model(
     examples): the log-likelihood at fixed parameters to 1e-8, and the fitted models (metafor
     run with tight optimiser and integration controls) -- see tests/test_meta_selection.py
     for the tolerances, which are limited by metafor's optimiser, not by this code.
+
+    The one-parameter models use metafor's ``steps = 0`` (weight 1 at p = 0) and
+    ``pval.min`` (p clamped to ``[1e-5, 1 - 1e-5]`` for "power", not clamped otherwise);
+    ``A_i`` by the same quadrature as the beta model.  Validated against metafor 3.8-1 on
+    dat.hackshaw1998 (one- and two-sided; tests/reference/metafor_selection_cont.json): the
+    log-likelihood at fixed parameters to 1e-9 and the fits with integrate(rel.tol = 1e-10).
+    The power model with two-sided p-values is not validated: metafor's integrate() fails
+    on it at tight tolerance (the weight has a kink where p = 1).
 
     Examples
     --------
@@ -324,6 +397,11 @@ def selection_model(
         )
     if type == "beta" and alternative == "two.sided":
         raise ValueError("The beta selection model is implemented for one-sided p-values.")
+    if type in CONTINUOUS and steps is not None:
+        raise ValueError(
+            f"type={type!r} is implemented with metafor's default steps = 0 (the weight "
+            "function over the whole p-value range); do not pass steps."
+        )
     yi = np.asarray(fit.yi, float)
     vi = np.asarray(fit.vi, float)
     X = _design(fit)
@@ -345,11 +423,15 @@ def selection_model(
         fixed = np.full(nd, np.nan)
         fixed[0] = 1.0
         counts = np.bincount(np.searchsorted(steps, pv, side="left"), minlength=nd)
-    else:
+    elif type == "beta":
         steps = None
         nd = 2
         lo_b, hi_b = np.full(2, 1e-5), np.full(2, 100.0)
         fixed = np.full(2, np.nan)
+    else:  # one-parameter weight functions: delta in metafor's [delta.min, delta.max] = [0, 100]
+        nd = 1
+        lo_b, hi_b = np.zeros(1), np.full(1, 100.0)
+        fixed = np.full(1, np.nan)
     if delta is not None:
         dv = np.asarray(delta, float).ravel()
         if dv.size != nd:
@@ -439,4 +521,5 @@ def selection_model(
         ci_high=beta + crit * se_b, tau2=tau2, se_tau2=se_t, delta=d, se_delta=se_d,
         loglik=ll, lrt=lrt, lrt_df=n_free, lrt_pvalue=float(stats.chi2.sf(lrt, n_free)),
         k=k, k_per_interval=counts, converged=converged, level=level, names=names,
+        parms=p + 1 + n_free,
     )  # fmt: skip
