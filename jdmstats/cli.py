@@ -56,10 +56,11 @@ def cmd_run(args) -> int:
     from jdmstats.outputs.runner import default_jobs, run
 
     _headless()
-    only = [s for item in (args.only or []) for s in item.split(",") if s]
+    only = [s for item in args.only for s in item] if args.only is not None else None
     jobs = args.jobs if args.jobs is not None else default_jobs()
-    files = run(data=args.data, out=args.out, only=only or None, quiet=args.quiet, jobs=jobs)
-    if not args.quiet and sys.stderr.isatty():
+    files = run(data=args.data, out=args.out, only=only, quiet=args.quiet, jobs=jobs,
+                bootstrap_reps=args.bootstrap_reps, seed=args.seed)  # fmt: skip
+    if not args.quiet:
         print(f"wrote {len(files)} file(s) under {Path(args.out).resolve()}", file=sys.stderr)
     return 0
 
@@ -85,6 +86,33 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _step_names(steps):
+    """``--only`` value: one or more step names, comma-separated; empty or unknown is an error."""
+
+    def parse(text: str) -> list[str]:
+        names = [s.strip() for s in text.split(",") if s.strip()]
+        accepted = f"accepted: {', '.join(steps)}"
+        if not names:
+            raise argparse.ArgumentTypeError(f"names no step ({text!r}); {accepted}")
+        unknown = [n for n in names if n not in steps]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown step(s) {', '.join(unknown)}; {accepted}")
+        return names
+
+    parse.__name__ = "step names"  # argparse's "invalid <name> value" wording
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     from jdmstats import __version__
 
@@ -93,13 +121,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"jdmstats {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="run every analysis; write tables/ and figures/")
+    from jdmstats.outputs.steps import OPTION_DEFAULTS, STEPS
+
+    steps = ", ".join(STEPS)
+    p = sub.add_parser("run", help="run every analysis; write tables/ and figures/",
+                       description=f"Run the analyses (steps: {steps}) and write tables/ and "
+                                   "figures/. Not on a terminal, one line per step (files "
+                                   "written, seconds) and every warning go to stderr.")  # fmt: skip
     p.add_argument("--data", help="harmonised or extraction folder (default: bundled data)")
     p.add_argument("--out", default=".", help="output root for tables/ and figures/ (default: .)")
-    p.add_argument(
-        "--only", action="append", help="run only these steps (repeat or comma-separate)"
-    )
-    p.add_argument("--quiet", action="store_true", help="print nothing")
+    p.add_argument("--only", action="append", type=_step_names(list(STEPS)), metavar="STEP",
+                   help=f"run only these steps (repeat or comma-separate); steps: {steps}")
+    p.add_argument("--quiet", action="store_true", help="print nothing (no progress, no warnings)")
+    p.add_argument("--bootstrap-reps", type=_positive_int, metavar="N",
+                   help="replicates of the cluster bootstrap of the time-to-regression bands "
+                        f"(default: {OPTION_DEFAULTS['bootstrap_reps']})")  # fmt: skip
+    p.add_argument("--seed", type=_seed, metavar="S",
+                   help="seed of that bootstrap (default: "
+                        f"{OPTION_DEFAULTS['seed']}); the defaults give the committed files")
     p.add_argument("--jobs", type=_positive_int, metavar="N",
                    help="worker processes for independent steps (default: one per core on "
                         "Linux, else 1); the outputs are the same for any N")  # fmt: skip
@@ -144,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             print(p)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return 1
-    except (JdmstatsError, FileNotFoundError, ValueError) as exc:
+    except (JdmstatsError, FileNotFoundError, NotADirectoryError, ValueError) as exc:
         print(f"jdmstats: error: {exc}", file=sys.stderr)
         return 2
 
