@@ -1,4 +1,4 @@
-"""Command line: ``jdmstats run | report | validate | harmonise``.
+"""Command line: ``jdmstats run | report | validate | new | harmonise``.
 
 Bad data never produce a traceback: they are reported one problem per line (file, row,
 column, value, rule) and the command exits with status 1.
@@ -62,6 +62,28 @@ def cmd_run(args) -> int:
                 bootstrap_reps=args.bootstrap_reps, seed=args.seed)  # fmt: skip
     if not args.quiet:
         print(f"wrote {len(files)} file(s) under {Path(args.out).resolve()}", file=sys.stderr)
+    return 0
+
+
+def cmd_new(args) -> int:
+    from jdmstats.evidence.skeleton import new_source
+
+    made = new_source(args.kind, args.study_id, args.into)
+    print(made.path)
+    if args.quiet:
+        return 0
+    say = lambda text: print(text, file=sys.stderr)  # noqa: E731
+    if made.copied:
+        what = ", ".join(f"{n} {k}" if k != "search log" else "the search log"
+                         for k, n in made.copied.items())  # fmt: skip
+        say(f"{made.folder} is new: copied the bundled data into it ({what}), so it holds the "
+            "bundled data plus your file")
+    say(f"wrote a {args.kind} skeleton: replace every TODO (null = not stated)")
+    if made.search_log_row:
+        say(f"added search-log row {made.search_log_row} (other methods) that includes "
+            f"{args.study_id}: edit its query text to say how you found the source")
+    say(f"next: jdmstats validate {made.folder}   then   jdmstats run --data {made.folder} "
+        "--out DIR")
     return 0
 
 
@@ -160,6 +182,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=cmd_validate)
 
+    from jdmstats.evidence.skeleton import KINDS
+
+    p = sub.add_parser("new", help="write a commented extraction file for a new source",
+                       description="Write KIND's commented YAML skeleton STUDY_ID.yaml into the "
+                       "data folder DIR (into DIR/extraction/). A DIR that does not exist yet "
+                       "gets a copy of the bundled data first, so that `jdmstats validate DIR` "
+                       "and `jdmstats run --data DIR` use the bundled data plus your file. "
+                       "Required values are TODO and fail validation until replaced.")  # fmt: skip
+    p.add_argument("kind", choices=KINDS, help="cohort (counts), case (case report), arm "
+                   "(aggregate therapy series)")  # fmt: skip
+    p.add_argument("study_id", help="FirstauthorYYYY, e.g. Smith2010")
+    p.add_argument("--into", required=True, metavar="DIR", help="data folder of your own")
+    p.add_argument("--quiet", action="store_true", help="print only the file written")
+    p.set_defaults(func=cmd_new)
+
     p = sub.add_parser("harmonise", help="rebuild data/harmonised from data/extraction")
     p.add_argument("--extraction", help="extraction folder (default: the repository's)")
     p.add_argument(
@@ -183,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             print(p)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return 1
-    except (JdmstatsError, FileNotFoundError, NotADirectoryError, ValueError) as exc:
+    except (JdmstatsError, FileNotFoundError, FileExistsError, NotADirectoryError,
+            ValueError) as exc:
         print(f"jdmstats: error: {exc}", file=sys.stderr)
         return 2
 

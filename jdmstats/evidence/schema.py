@@ -750,3 +750,7 @@ TABLES: dict[str, Table] = {
 """The harmonised tables, in dependency order."""
 
 STUDY_ID_PATTERN = re.compile(r"^[A-Z][A-Za-z]+[0-9]{4}[a-z]?$")
+
+PLACEHOLDER = "TODO"
+"""A value still to be filled in an extraction file (the skeletons of ``jdmstats new``): every
+one left is a validation problem."""
