@@ -572,8 +572,9 @@ def read_csv_table(
                     f"unknown column{schema.did_you_mean(col, table.names)}",
                 )
             )
+    missing = {col.name for col in table.columns if col.required and col.name not in header}
     for col in table.columns:
-        if col.required and col.name not in header:
+        if col.name in missing:
             problems.append(Problem(str(path), "1", col.name, "", "required column is missing"))
     dup = [c for c, n in Counter(header).items() if n > 1]
     for col in dup:
@@ -594,6 +595,8 @@ def read_csv_table(
             )
             continue
         rec = {ORIGIN: (str(path), str(lineno))}
+        if missing:  # reported once, for the column, not again for every row
+            rec[BAD] = set(missing)
         for col_name, raw in zip(header, row, strict=True):
             if col_name not in known:
                 continue

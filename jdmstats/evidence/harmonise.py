@@ -515,6 +515,8 @@ def _exclusions(tables: dict[str, list[dict]]) -> list[dict]:
                     "reason": c.get("exclusion_reason"),
                 }
             )
+            if c.get("exclusion_reason") is None:  # reported on the cohort, not again here
+                rows[-1][BAD] = {"reason"}
     for e in tables["episodes"]:
         rid, sid = e["episode_id"], e["study_id"]
         if e.get("response") == "not_stated":
