@@ -1,4 +1,4 @@
-"""Command line: ``jdmstats run | report | validate | harmonise``.
+"""Command line: ``jdmstats run | report | validate | new | harmonise``.
 
 Bad data never produce a traceback: they are reported one problem per line (file, row,
 column, value, rule) and the command exits with status 1.
@@ -101,11 +101,34 @@ def cmd_run(args) -> int:
     from jdmstats.outputs.runner import default_jobs, run
 
     _headless()
-    only = [s for item in (args.only or []) for s in item.split(",") if s]
+    only = [s for item in args.only for s in item] if args.only is not None else None
     jobs = args.jobs if args.jobs is not None else default_jobs()
-    files = run(data=args.data, out=args.out, only=only or None, quiet=args.quiet, jobs=jobs)
-    if not args.quiet and sys.stderr.isatty():
+    files = run(data=args.data, out=args.out, only=only, quiet=args.quiet, jobs=jobs,
+                bootstrap_reps=args.bootstrap_reps, seed=args.seed)  # fmt: skip
+    if not args.quiet:
         print(f"wrote {len(files)} file(s) under {Path(args.out).resolve()}", file=sys.stderr)
+    return 0
+
+
+def cmd_new(args) -> int:
+    from jdmstats.evidence.skeleton import new_source
+
+    made = new_source(args.kind, args.study_id, args.into)
+    print(made.path)
+    if args.quiet:
+        return 0
+    say = lambda text: print(text, file=sys.stderr)  # noqa: E731
+    if made.copied:
+        what = ", ".join(f"{n} {k}" if k != "search log" else "the search log"
+                         for k, n in made.copied.items())  # fmt: skip
+        say(f"{made.folder} is new: copied the bundled data into it ({what}), so it holds the "
+            "bundled data plus your file")
+    say(f"wrote a {args.kind} skeleton: replace every TODO (null = not stated)")
+    if made.search_log_row:
+        say(f"added search-log row {made.search_log_row} (other methods) that includes "
+            f"{args.study_id}: edit its query text to say how you found the source")
+    say(f"next: jdmstats validate {made.folder}   then   jdmstats run --data {made.folder} "
+        "--out DIR")
     return 0
 
 
@@ -131,6 +154,33 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _step_names(steps):
+    """``--only`` value: one or more step names, comma-separated; empty or unknown is an error."""
+
+    def parse(text: str) -> list[str]:
+        names = [s.strip() for s in text.split(",") if s.strip()]
+        accepted = f"accepted: {', '.join(steps)}"
+        if not names:
+            raise argparse.ArgumentTypeError(f"names no step ({text!r}); {accepted}")
+        unknown = [n for n in names if n not in steps]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown step(s) {', '.join(unknown)}; {accepted}")
+        return names
+
+    parse.__name__ = "step names"  # argparse's "invalid <name> value" wording
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     from jdmstats import __version__
 
@@ -139,13 +189,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"jdmstats {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="run every analysis; write tables/ and figures/")
+    from jdmstats.outputs.steps import OPTION_DEFAULTS, STEPS
+
+    steps = ", ".join(STEPS)
+    p = sub.add_parser("run", help="run every analysis; write tables/ and figures/",
+                       description=f"Run the analyses (steps: {steps}) and write tables/ and "
+                                   "figures/. Not on a terminal, one line per step (files "
+                                   "written, seconds) and every warning go to stderr.")  # fmt: skip
     p.add_argument("--data", help="harmonised or extraction folder (default: bundled data)")
     p.add_argument("--out", default=".", help="output root for tables/ and figures/ (default: .)")
-    p.add_argument(
-        "--only", action="append", help="run only these steps (repeat or comma-separate)"
-    )
-    p.add_argument("--quiet", action="store_true", help="print nothing")
+    p.add_argument("--only", action="append", type=_step_names(list(STEPS)), metavar="STEP",
+                   help=f"run only these steps (repeat or comma-separate); steps: {steps}")
+    p.add_argument("--quiet", action="store_true", help="print nothing (no progress, no warnings)")
+    p.add_argument("--bootstrap-reps", type=_positive_int, metavar="N",
+                   help="replicates of the cluster bootstrap of the time-to-regression bands "
+                        f"(default: {OPTION_DEFAULTS['bootstrap_reps']})")  # fmt: skip
+    p.add_argument("--seed", type=_seed, metavar="S",
+                   help="seed of that bootstrap (default: "
+                        f"{OPTION_DEFAULTS['seed']}); the defaults give the committed files")
     p.add_argument("--jobs", type=_positive_int, metavar="N",
                    help="worker processes for independent steps (default: one per core on "
                         "Linux, else 1); the outputs are the same for any N")  # fmt: skip
@@ -170,6 +231,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=cmd_validate)
 
+    from jdmstats.evidence.skeleton import KINDS
+
+    p = sub.add_parser("new", help="write a commented extraction file for a new source",
+                       description="Write KIND's commented YAML skeleton STUDY_ID.yaml into the "
+                       "data folder DIR (into DIR/extraction/). A DIR that does not exist yet "
+                       "gets a copy of the bundled data first, so that `jdmstats validate DIR` "
+                       "and `jdmstats run --data DIR` use the bundled data plus your file. "
+                       "Required values are TODO and fail validation until replaced.")  # fmt: skip
+    p.add_argument("kind", choices=KINDS, help="cohort (counts), case (case report), arm "
+                   "(aggregate therapy series)")  # fmt: skip
+    p.add_argument("study_id", help="FirstauthorYYYY, e.g. Smith2010")
+    p.add_argument("--into", required=True, metavar="DIR", help="data folder of your own")
+    p.add_argument("--quiet", action="store_true", help="print only the file written")
+    p.set_defaults(func=cmd_new)
+
     p = sub.add_parser("harmonise", help="rebuild data/harmonised from data/extraction")
     p.add_argument("--extraction", help="extraction folder (default: the repository's)")
     p.add_argument(
@@ -193,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             print(p)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return 1
-    except (JdmstatsError, FileNotFoundError, ValueError) as exc:
+    except (JdmstatsError, FileNotFoundError, FileExistsError, NotADirectoryError,
+            ValueError) as exc:
         print(f"jdmstats: error: {exc}", file=sys.stderr)
         return 2
 

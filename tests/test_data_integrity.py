@@ -3,72 +3,42 @@
 What a person cannot be trusted to re-check by eye on every edit: counts agree with stated
 percentages, no source is entered twice, every row is traceable to a page, and the size of the
 evidence does not silently shrink (``FLOORS`` are the counts reached when the data were last
-curated; the issue's targets are in ``TARGETS`` and reported by ``test_targets_report``).
+curated; the issue's targets are in ``TARGETS``). Both, and the counts, live in
+``tools/targets.py``, which reports the counts against the targets.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
+import yaml
 
 from jdmstats import datasets, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
-TARGETS = {
-    "cohorts_with_counts": 40,
-    "countries": 15,
-    "decades": 5,
-    "cohorts_with_delay": 15,
-    "case_patients_with_episode": 40,
-    "therapy_classes": 8,
-    "timed_episodes": 12,
-}
-FLOORS = {
-    "cohorts_with_counts": 39,
-    "countries": 20,
-    "decades": 5,
-    "cohorts_with_delay": 18,
-    "case_patients_with_episode": 23,  # Mukamel2001 alendronate moved to an arm (child not identified)
-    "therapy_classes": 14,
-    "timed_episodes": 2,
-}
+
+def _targets_tool():
+    """``tools/targets.py``, which holds the counts, floors and targets (tools/ is no package)."""
+    spec = importlib.util.spec_from_file_location("jdmstats_targets_tool", ROOT / "tools" /
+                                                  "targets.py")  # fmt: skip
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+targets = _targets_tool()
+FLOORS, TARGETS, evidence_counts = targets.FLOORS, targets.TARGETS, targets.evidence_counts
 
 
 @pytest.fixture(scope="module")
 def tables():
     return datasets.load_all()
-
-
-def evidence_counts(t: dict[str, pd.DataFrame]) -> dict[str, int]:
-    """The quantities the curation issue sets targets for, computed from the tables."""
-    cohorts, studies, episodes = t["cohorts"], t["studies"], t["episodes"]
-    counted = cohorts[cohorts["n_calcinosis"].notna() & cohorts["overlaps_with"].isna()]
-    with_response = episodes[episodes["response"] != "not_stated"]
-    named = episodes["therapy_class"].astype(str)
-    classes = set(named[~named.isin(["combination", "other"])])
-    for joined in episodes["therapy_classes"].dropna():
-        classes.update(joined.split(";"))
-    classes.discard("other")
-    return {
-        "cohorts_with_counts": int(len(counted)),
-        "countries": int(
-            studies.loc[studies["study_id"].isin(counted["study_id"]), "country"]
-            .astype(str)
-            .replace({"not_stated": pd.NA})
-            .dropna()
-            .nunique()
-        ),
-        "decades": int((studies["year"] // 10).nunique()),
-        "cohorts_with_delay": int(cohorts["delay_months"].notna().sum()),
-        "case_patients_with_episode": int(with_response["patient_id"].nunique()),
-        "therapy_classes": len(classes),
-        "timed_episodes": int(
-            (episodes["censoring"].astype(str).isin(["exact", "interval"])).sum()
-        ),
-    }
 
 
 def test_evidence_does_not_shrink(tables):
@@ -77,13 +47,29 @@ def test_evidence_does_not_shrink(tables):
     assert not shrunk, f"evidence shrank below the curated floors (now, floor): {shrunk}"
 
 
-def test_targets_report(tables, capsys):
-    """Print the counts against the issue's targets (the floors are what is enforced)."""
+def test_targets_tool_reports_every_quantity(tables):
+    """``python tools/targets.py`` prints each count with its floor and target."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's jdmstats and data
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "targets.py")], cwd=ROOT, env=env,
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert r.returncode == 0, r.stderr
     counts = evidence_counts(tables)
-    with capsys.disabled():
-        for k, target in TARGETS.items():
-            print(f"\n  {k:<28} {counts[k]:4d}  (target {target})", end="")
     assert set(counts) == set(TARGETS) == set(FLOORS)
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["quantity", "count", "floor", "target"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[1:]}
+    assert list(rows) == list(TARGETS)
+    for k, (count, floor, target, *state) in rows.items():
+        assert (int(count), int(floor), int(target)) == (counts[k], FLOORS[k], TARGETS[k])
+        reached = counts[k] >= TARGETS[k]
+        assert state == (["reached"] if reached else [str(TARGETS[k] - counts[k]), "to", "go"])
+
+
+def test_targets_tool_reads_a_data_folder(tmp_path, source):
+    source.pop("patients")
+    (tmp_path / "ex").mkdir()
+    (tmp_path / "ex" / "Testauthor2010.yaml").write_text(yaml.safe_dump(source))
+    assert targets.main(["--data", str(tmp_path / "ex")]) == 0
 
 
 def test_counts_agree_with_stated_percentages(tables):

@@ -10,13 +10,16 @@ from jdmstats import schema
 from jdmstats.evidence.validate import validate_path
 
 
-def only(problems, column=None, contains=""):
-    """Assert exactly the expected kind of problem is reported and return it."""
-    hits = [p for p in problems if (column is None or p.column == column) and contains in p.rule]
-    assert hits, (
-        f"expected a problem on {column!r} containing {contains!r}, got: {[str(p) for p in problems]}"
-    )
-    return hits[0]
+def only(problems, column=None, contains="", n=1):
+    """Assert that exactly the planted problem is reported (``n`` problems, one per row it
+    touches, each on ``column`` with a rule containing ``contains``) and return the first."""
+    shown = [str(p) for p in problems]
+    assert len(problems) == n, f"expected exactly {n} problem(s), got {len(problems)}: {shown}"
+    for p in problems:
+        assert (column is None or p.column == column) and contains in p.rule, (
+            f"expected only problems on {column!r} containing {contains!r}, got: {shown}"
+        )
+    return problems[0]
 
 
 def test_valid_source_has_no_problems(source, write_source):
@@ -81,7 +84,8 @@ def test_missing_locator(source, write_source):
 
 def test_source_url_or_doi_required(source, write_source):
     del source["url"], source["doi"]
-    only(validate_path(write_source(source)), "url", "url or a doi")
+    # the source's address is every row's: the study, its cohort, its patient, two episodes
+    only(validate_path(write_source(source)), "url", "url or a doi", n=5)
 
 
 def test_integer_type(source, write_source):
@@ -177,20 +181,24 @@ def test_period_order(source, write_source):
 
 def test_overlap_reference(source, write_source):
     source["overlaps_with"] = "Nobody1999"
-    only(validate_path(write_source(source)), "overlaps_with", "no such study_id")
+    # the cohort inherits the source's overlaps_with: both rows name the unknown source
+    problems = validate_path(write_source(source))
+    only(problems, "overlaps_with", "no such study_id", n=2)
+    assert [p.row.split()[-1] for p in problems] == ["1", "(cohorts[0])"]
 
 
 def test_duplicate_source_under_two_ids(source, write_source):
     write_source(source)
-    other = dict(source, study_id="Other2010", first_author="Other")
+    other = dict(source, study_id="Other2010", first_author="Other", title="Another title")
     write_source(other)
     problems = validate_path(write_source(source).parent)
     only(problems, "doi", "same doi as")
 
 
 def test_duplicate_patient_ids(source, write_source):
-    source["patients"].append(dict(source["patients"][0]))
-    only(validate_path(write_source(source)), "patient_id", "duplicate")
+    source["patients"].append(dict(source["patients"][0], episodes=[]))
+    # both patients carry the id
+    only(validate_path(write_source(source)), "patient_id", "duplicate", n=2)
 
 
 def test_time_of_regression_after_followup(source, write_source):
@@ -205,7 +213,8 @@ def test_timed_response_needs_a_time(source, write_source):
 
 def test_episode_patient_must_have_calcinosis(source, write_source):
     source["patients"][0]["calcinosis"] = False
-    only(validate_path(write_source(source)), "patient_id", "must have calcinosis")
+    # one problem per episode of the patient (two)
+    only(validate_path(write_source(source)), "patient_id", "must have calcinosis", n=2)
 
 
 # ---- harmonised (CSV) rules --------------------------------------------------------------

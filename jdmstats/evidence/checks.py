@@ -813,8 +813,9 @@ def _read_csv(path: Path, table: schema.Table) -> tuple[list[dict] | None, list[
         if col not in known:
             problems.append(Problem(str(path), "1", col, "",
                                     f"unknown column{schema.did_you_mean(col, table.names)}"))
+    missing = {col.name for col in table.columns if col.required and col.name not in header}
     for col in table.columns:
-        if col.required and col.name not in header:
+        if col.name in missing:
             problems.append(Problem(str(path), "1", col.name, "", "required column is missing"))
     for col in [c for c, n in Counter(header).items() if n > 1]:
         problems.append(Problem(str(path), "1", col, "", "column appears more than once"))
@@ -827,6 +828,8 @@ def _read_csv(path: Path, table: schema.Table) -> tuple[list[dict] | None, list[
                                     f"has {len(row)} cells, the header has {len(header)}"))
             continue
         rec = {ORIGIN: (str(path), str(lineno))}
+        if missing:  # reported once, for the column, not again for every row
+            rec[BAD] = set(missing)
         for col_name, raw in zip(header, row, strict=True):
             if col_name not in known:
                 continue

@@ -44,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from jdmstats.errors import DataValidationError, FileProblem, Problem, errors_only
@@ -602,6 +603,8 @@ def _exclusions(tables: dict[str, list[dict]]) -> list[dict]:
                     "reason": c.get("exclusion_reason"),
                 }
             )
+            if c.get("exclusion_reason") is None:  # reported on the cohort, not again here
+                rows[-1][BAD] = {"reason"}
     for e in tables["episodes"]:
         rid, sid = e["episode_id"], e["study_id"]
         if e.get("response") == "not_stated":
@@ -665,6 +668,10 @@ def build_tables(paths) -> tuple[dict[str, list[dict]], list[Problem]]:
         problems += probs
         if doc is None:
             continue
+        left = _placeholders(path)
+        if left:  # a skeleton not filled yet: its other problems would only echo these
+            problems += left
+            continue
         reader = _Reader(path, vocabularies[path.parent])
         for name, records in _source_records(path, doc, reader).items():
             tables[name] += records
@@ -677,6 +684,22 @@ def build_tables(paths) -> tuple[dict[str, list[dict]], list[Problem]]:
     problems += check_tables(tables)
     problems += _duplicate_sources(tables["studies"])
     return tables, problems
+
+
+def _placeholders(path: Path) -> list[Problem]:
+    """Every :data:`~jdmstats.evidence.schema.PLACEHOLDER` value left in an extraction file
+    (``key: TODO``), with its line."""
+    mark = re.escape(schema.PLACEHOLDER)
+    pattern = re.compile(rf"^\s*(?:-\s+)?([A-Za-z_][A-Za-z0-9_]*):\s*(['\"]?){mark}\2\s*(?:#.*)?$")
+    found = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        m = pattern.match(line)
+        if m:
+            found.append(Problem(str(path), str(i), m.group(1), schema.PLACEHOLDER,
+                                 "placeholder left from `jdmstats new`: replace it with what the "
+                                 "source states (null when it does not say); the file is "
+                                 "checked further once none is left"))  # fmt: skip
+    return found
 
 
 def _duplicate_sources(studies: list[dict]) -> list[Problem]:

@@ -774,3 +774,7 @@ TABLES: dict[str, Table] = {
 STUDY_ID_PATTERN = re.compile(r"^[A-Z][A-Za-z]+(?:[0-9]{4}|ND)[a-z]?$")
 """``FirstauthorYYYY`` (optional a/b suffix), or ``FirstauthorND`` when no page read gives the
 publication year (``year`` is then blank: a missing year is a note, never a reason to exclude)."""
+
+PLACEHOLDER = "TODO"
+"""A value still to be filled in an extraction file (the skeletons of ``jdmstats new``): every
+one left is a validation problem."""

@@ -42,6 +42,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 import sys
 import tempfile
@@ -67,7 +68,7 @@ from jdmstats.outputs.manifest import (
     write_notes,
 )
 from jdmstats.outputs.progress import Board, Progress
-from jdmstats.outputs.steps import COST, STEPS
+from jdmstats.outputs.steps import COST, OPTION_DEFAULTS, STEP_OPTIONS, STEPS
 from jdmstats.outputs.tables import FLOAT_FORMAT, write_table
 
 __all__ = ["run", "STEPS", "StepError", "resolve_data", "default_jobs", "script_main",
@@ -87,6 +88,10 @@ def resolve_data(data: str | os.PathLike | None, workdir: Path) -> Path:
     if data is None:
         return datasets.data_dir()
     folder = Path(data)
+    if not folder.exists():
+        raise FileNotFoundError(f"no such folder: {folder}")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"not a folder: {folder} (give the folder that holds the data)")
     if (folder / "studies.csv").exists() or (folder / "datapackage.json").exists():
         return folder  # a harmonised folder (load_all reports a missing table)
     if (folder / "harmonised" / "studies.csv").exists():
@@ -176,12 +181,13 @@ def _own_figures():
 
 
 def _execute(name: str, tables: dict[str, pd.DataFrame], out: Path,
-             bar: Callable[..., None]) -> tuple:  # fmt: skip
+             bar: Callable[..., None], options: dict | None = None) -> tuple:  # fmt: skip
     """Run one step with the jdmstats style, its figures closed and its warnings recorded.
 
-    Returns ``(name, files, notes, error, seconds)``; ``error`` is the message of a failure
-    (the other steps still run), ``notes`` the ``(step, category, message)`` of each distinct
-    :class:`UserWarning` the step raised.
+    ``options`` are the analysis options of the run; the step receives those it declares in
+    :data:`~jdmstats.outputs.steps.STEP_OPTIONS`. Returns ``(name, files, notes, error,
+    seconds)``; ``error`` is the message of a failure (the other steps still run), ``notes``
+    the ``(step, category, message)`` of each distinct :class:`UserWarning` the step raised.
     """
     from jdmstats.errors import DataValidationError
     from jdmstats.plots import style
@@ -193,7 +199,7 @@ def _execute(name: str, tables: dict[str, pd.DataFrame], out: Path,
     try:
         with style.context(), _own_figures(), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            files = list(step(tables, out, progress=bar))
+            files = list(step(tables, out, progress=bar, **_options_of(name, options)))
     except DataValidationError:
         raise
     except Exception as exc:  # noqa: BLE001 - reported per step, the others still run
@@ -210,6 +216,11 @@ def _execute(name: str, tables: dict[str, pd.DataFrame], out: Path,
         if row not in notes:
             notes.append(row)
     return (name, [Path(f) for f in files], notes, error, time.perf_counter() - start)
+
+
+def _options_of(name: str, options: dict | None) -> dict:
+    """The options of ``options`` that step ``name`` takes (:data:`STEP_OPTIONS`)."""
+    return {k: v for k, v in (options or {}).items() if k in STEP_OPTIONS.get(name, ())}
 
 
 def _summary(outcome: tuple) -> str:
@@ -248,11 +259,11 @@ def _worker(name: str) -> tuple:
         if queue is not None:
             queue.put((name, done, total, label))
 
-    return _execute(name, _WORK["tables"], _WORK["out"], bar)
+    return _execute(name, _WORK["tables"], _WORK["out"], bar, _WORK["options"])
 
 
 def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO | None,
-                  lines: bool = False) -> dict[str, tuple]:  # fmt: skip
+                  lines: bool = False, options: dict | None = None) -> dict[str, tuple]:  # fmt: skip
     """Run ``names`` in ``jobs`` forked worker processes; outcomes by step name.
 
     The workers are forked when the first step is submitted, before this process starts any
@@ -264,7 +275,7 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO
     ctx = multiprocessing.get_context("fork")
     board = Board(stream, lines=lines)
     queue = ctx.SimpleQueue() if stream is not None else None
-    _WORK.update(tables=tables, out=out, queue=queue)
+    _WORK.update(tables=tables, out=out, queue=queue, options=options)
     listener = None
 
     def listen() -> None:
@@ -296,7 +307,8 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO
 
 
 def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
-        quiet: bool = False, stream: TextIO | None = None, jobs: int = 1) -> list[Path]:
+        quiet: bool = False, stream: TextIO | None = None, jobs: int = 1,
+        bootstrap_reps: int | None = None, seed: int | None = None) -> list[Path]:
     """Run the analyses and write their tables and figures under ``out``.
 
     Parameters
@@ -306,7 +318,7 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
     out : path-like
         Output root; tables go to ``out/tables`` and figures to ``out/figures``.
     only : list of str, optional
-        Names of :data:`STEPS` to run (default: all).
+        Names of :data:`STEPS` to run (default, ``None``: all; an empty list is an error).
     quiet : bool
         Print nothing. Otherwise a terminal ``stream`` shows a progress line per step, and any
         other stream (a log, CI) one line per finished step; both print every warning.
@@ -318,6 +330,12 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
         :func:`default_jobs`, which ``jdmstats run`` uses). The files written are the same
         either way: every step seeds its own random numbers and writes its own files, and
         the manifest and warnings are assembled in step order.
+    bootstrap_reps, seed : int, optional
+        Replicates and seed of the cluster bootstrap of the time-to-regression curves (step
+        ``response``); ``None`` keeps the defaults
+        (:data:`~jdmstats.outputs.steps.OPTION_DEFAULTS`), whose files are byte-identical to a
+        run without them. Values other than the defaults are recorded in the manifest entry
+        (``options``) of every file the step wrote.
 
     Returns
     -------
@@ -334,9 +352,12 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
     from jdmstats import __version__
     from jdmstats.evidence import datasets
 
+    if only is not None and not [n for n in only if n]:
+        raise ValueError(f"no step named (only={list(only)!r}); accepted: {', '.join(STEPS)}")
     unknown = sorted(set(only or ()) - set(STEPS))
     if unknown:
         raise ValueError(f"unknown step(s) {', '.join(unknown)}; accepted: {', '.join(STEPS)}")
+    options = _check_options(bootstrap_reps=bootstrap_reps, seed=seed)
     stream = sys.stderr if stream is None else stream
     tty = hasattr(stream, "isatty") and stream.isatty()
     show = not quiet
@@ -356,13 +377,13 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
         data_info = {fingerprint: data_files(folder)}
         if jobs > 1:
             outcomes = _run_parallel(names, tables, out, jobs, stream if show else None,
-                                     lines=not tty)  # fmt: skip
+                                     lines=not tty, options=options)  # fmt: skip
         else:
             outcomes = {}
             for name in names:
                 bar = Progress(name, stream if show else None, live=tty)
                 bar.start()
-                outcome = _execute(name, tables, out, bar)
+                outcome = _execute(name, tables, out, bar, options)
                 outcomes[name] = outcome
                 bar.finish(_summary(outcome))
                 if show:
@@ -378,10 +399,13 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
             failures.append(error)
             continue
         notes += [r for r in step_notes if r not in notes]
+        used = {k: v for k, v in _options_of(name, options).items() if v != OPTION_DEFAULTS[k]}
         for f in files:
             entries[relative(f, out)] = {"step": name, "data_sha256": fingerprint,
                                      "jdmstats_version": __version__,
                                      "sha256": sha256_file(f)}  # fmt: skip
+            if used:
+                entries[relative(f, out)]["options"] = used
         written += files
     notes_path = write_notes(out, notes, set(names) if only else None, list(STEPS))
     entries[relative(notes_path, out)] = {"step": "pipeline", "data_sha256": fingerprint,
@@ -398,6 +422,24 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
     if failures:
         raise StepError("; ".join(failures))
     return written
+
+
+def _check_options(**given) -> dict:
+    """The analysis options given (not ``None``), checked: whole numbers, replicates >= 1 and
+    seeds >= 0."""
+    options = {}
+    for key, value in given.items():
+        if value is None:
+            continue
+        low = 1 if key == "bootstrap_reps" else 0
+        try:
+            number = None if isinstance(value, bool) else operator.index(value)
+        except TypeError:
+            number = None
+        if number is None or number < low:
+            raise ValueError(f"{key} must be a whole number >= {low}, got {value!r}")
+        options[key] = number
+    return options
 
 
 def script_main(step: str, doc: str, argv: list[str] | None = None, summary=None) -> int:

@@ -15,8 +15,15 @@ import pandas as pd
 
 from jdmstats.outputs.tables import as_written, write_table
 
-__all__ = ["STEPS", "COST", "step_descriptive", "step_prevalence", "step_delay", "step_response",
-           "step_prisma"]  # fmt: skip
+__all__ = ["STEPS", "COST", "STEP_OPTIONS", "OPTION_DEFAULTS", "step_descriptive",
+           "step_prevalence", "step_delay", "step_response", "step_prisma"]  # fmt: skip
+
+STEP_OPTIONS = {"response": ("bootstrap_reps", "seed")}
+"""The analysis options (keyword arguments) each step takes; the others take none."""
+
+OPTION_DEFAULTS = {"bootstrap_reps": 500, "seed": 20240611}
+"""Defaults of the options: the values the committed ``tables/`` and ``figures/`` were made with
+(those of :func:`jdmstats.questions.response.analyse`)."""
 
 
 def _pyplot():
@@ -203,7 +210,9 @@ def _delay_figures(res, fdir: Path) -> list[Path]:
 
 
 # --------------------------------------------------------------------------------- response
-def step_response(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> list[Path]:
+def step_response(tables: dict[str, pd.DataFrame], out: Path, progress=None,
+                  bootstrap_reps: int = OPTION_DEFAULTS["bootstrap_reps"],
+                  seed: int = OPTION_DEFAULTS["seed"]) -> list[Path]:  # fmt: skip
     """Question 3: ``response_by_class.csv`` (courses of case patients), ``response_pooled.csv``
     (children of case patients and therapy arms, pooled over sources, per class),
     ``response_sources.csv`` (the per-source pairs), ``time_observations.csv`` (every reported
@@ -211,7 +220,8 @@ def step_response(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> 
     ``time_to_regression.csv``, ``time_to_regression_models.csv``,
     ``time_to_regression_tests.csv``; the response forest plot, the time-to-regression curves
     (only classes with at least 5 timed observations), the plot of every reported time, and
-    the swimmer plot.
+    the swimmer plot. ``bootstrap_reps`` and ``seed`` are the replicates and seed of the
+    cluster bootstrap of the Turnbull bands (``jdmstats run --bootstrap-reps N --seed S``).
 
     Examples
     --------
@@ -232,7 +242,8 @@ def step_response(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> 
     out = Path(out)
     tdir = out / "tables"
     res = response.analyse(tables["episodes"], progress=progress, arms=tables.get("arms"),
-                           studies=tables.get("studies"))  # fmt: skip
+                           studies=tables.get("studies"), n_boot=bootstrap_reps,
+                           seed=seed)  # fmt: skip
     written = [write_table(res.summary(), tdir / "response_by_class.csv"),
                write_table(res.pooled.table, tdir / "response_pooled.csv"),
                write_table(res.pooled.counts, tdir / "response_sources.csv"),

@@ -758,7 +758,7 @@ def analyse(episodes: pd.DataFrame, level: float = 0.95, n_boot: int = 500, seed
                                  progress=progress)  # fmt: skip
     except InsufficientDataError as exc:
         ttr, note = None, f"not analysed: {exc}"
-        warnings.warn(f"time to regression not analysed: {exc}", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"time to regression not analysed: {exc}", UserWarning, stacklevel=2)
     _, time_excl = timed_episodes(episodes.assign(therapy_class=episodes["therapy_class"]
                                                   .astype(str)))  # fmt: skip
     from jdmstats.questions.class_response import pooled_response, time_observations
