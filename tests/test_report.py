@@ -42,22 +42,39 @@ def page(results, tmp_path_factory):
     return report.write_report(results=results, out=path)
 
 
+def _manifest(results: Path) -> dict:
+    return json.loads((results / "figures" / "MANIFEST.json").read_text())["files"]
+
+
 def _expected(results: Path) -> tuple[set[str], set[str]]:
-    manifest = json.loads((results / "figures" / "MANIFEST.json").read_text())
-    figs = {Path(k).name for k in manifest["files"] if k.endswith(".png")}
-    tabs = {Path(k).stem for k in manifest["files"] if k.startswith("tables/")}
+    """Figures the page shows (one per distinct PNG: a byte-identical copy is shown once) and
+    the machine tables (``tables/*.csv``, not the publication tables under ``tables/*/``)."""
+    files = _manifest(results)
+    order = [step for step, _ in report.QUESTIONS]
+    pngs = sorted((k for k in files if k.endswith(".png")),
+                  key=lambda k: (order.index(files[k]["step"]) if files[k]["step"] in order
+                                 else len(order), k))  # fmt: skip
+    figs, seen = set(), set()
+    for k in pngs:
+        if files[k]["sha256"] not in seen:
+            seen.add(files[k]["sha256"])
+            figs.add(Path(k).name)
+    tabs = {Path(k).stem for k in files if k.startswith("tables/") and k.count("/") == 1}
     return figs, tabs
 
 
 def test_page_is_self_contained_and_has_every_figure_and_table(page, results):
     html = page.read_text(encoding="utf-8")
     figs, tabs = _expected(results)
-    assert set(re.findall(r'data-figure="([^"]+)"', html)) == figs
+    shown = re.findall(r'data-figure="([^"]+)"', html)
+    assert len(shown) == len(set(shown))  # each figure once
+    assert set(shown) == figs
     shown = set(re.findall(r'data-table="[^"]*\(tables/([^"]+)\.csv\)"', html))
     assert tabs <= shown
-    assert not re.search(
-        r'(src|href)="(https?:)?//', html.split("</header>")[1].split('id="provenance"')[0]
-    )  # no external resource before the provenance links
+    assert not re.search(r'src="(https?:)?//', html)  # nothing is loaded from the network
+    body = html.split("</header>")[1].split('id="provenance"')[0]
+    body = re.sub(r'<section id="references">.*?</section>', "", body, flags=re.S)
+    assert not re.search(r'href="(https?:)?//', body)  # links out only in the reference list
     assert "<script" not in html
     for section in ("Methods and results in brief", "Question 1", "Question 2", "Question 3",
                     "PRISMA 2020", "Data provenance and known gaps", "Versions"):  # fmt: skip
@@ -253,3 +270,94 @@ def test_response_text_names_classes_in_words():
     sentence = text.response_text({"response_by_class": rb})
     assert "TNF inhibitor: no course with a stated response" in sentence
     assert "IVIG 1/3 (33%" in sentence
+
+
+# ------------------------------------------------------------------ reads like a paper
+def _plain(html: str) -> str:
+    import html as h
+
+    body = re.sub(r"<style>.*?</style>|<img[^>]*>", " ", html, flags=re.S)
+    return " ".join(h.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+@pytest.fixture(scope="module")
+def harmonised():
+    from jdmstats.evidence import datasets
+
+    return datasets.load_all(datasets.data_dir())
+
+
+def test_publication_tables_have_human_labels(page):
+    html = page.read_text(encoding="utf-8")
+    for cap in ("Table 1. Characteristics of the included cohorts",
+                "Table 2. Pooled results per question",
+                "Table 3. Response of calcinosis per therapy class"):  # fmt: skip
+        assert f"<caption>{cap}</caption>" in html
+    pub = "".join(re.findall(r'<table class="publication".*?</table>', html, flags=re.S))
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", pub)
+    assert heads and not [h for h in heads if "_" in h]  # no machine column names
+    assert {"Children, n", "Calcinosis, n (%)", "I², %", "95% PI", "Exact 95% CI"} <= set(heads)
+    assert "notes" not in {h.lower() for h in heads}  # notes are footnotes
+    assert '<div class="footnotes">' in html
+
+
+def test_machine_tables_are_in_a_collapsed_appendix(page, results):
+    html = page.read_text(encoding="utf-8")
+    appendix = html.split('<section id="appendix">')[1].split("</section>")[0]
+    _, tabs = _expected(results)
+    boxes = re.findall(r'<details id="table-([^"]+)"><summary>', appendix)
+    assert set(boxes) == tabs - {"warnings"} and "<details open" not in appendix  # warnings: provenance
+    before = html.split('<section id="appendix">')[0]
+    assert not re.search(r'data-table="[^"]*\(tables/', before)  # none in the question sections
+
+
+def test_each_question_opens_with_a_verdict(page):
+    html = page.read_text(encoding="utf-8")
+    for step in ("prevalence", "delay", "response"):
+        section = html.split(f'<section id="{step}">')[1]
+        assert re.match(r'<h2>[^<]+</h2><p class="verdict">Verdict: ', section), step
+    delay = html.split('<section id="delay">')[1].split("</section>")[0]
+    assert "the odds ratio rests on one source" in delay
+
+
+def test_reference_list_and_links(page, harmonised):
+    html = page.read_text(encoding="utf-8")
+    studies = harmonised["studies"]
+    refs = re.findall(r'<li id="ref-([^"]+)"', html)
+    assert sorted(refs) == sorted(studies["study_id"].astype(str))
+    for doi in studies["doi"].dropna().astype(str):
+        assert f'href="https://doi.org/{doi}"' in html
+    targets = set(re.findall(r'href="#ref-([^"]+)"', html))
+    assert targets and targets <= set(refs)
+    table1 = re.search(r'<table class="publication" data-table="table1_studies">.*?</table>', html,
+                       flags=re.S).group(0)  # fmt: skip
+    rows = table1.count("<tr>") - 1
+    assert len(re.findall(r'<a href="#ref-', table1)) == rows == len(harmonised["cohorts"])
+
+
+def test_counts_agree_across_the_report(page, results, harmonised):
+    from jdmstats.outputs import publication
+
+    tables = {p.stem: pd.read_csv(p) for p in (results / "tables").glob("*.csv")}
+    c = publication.summary_counts(tables, harmonised)
+    text_ = _plain(page.read_text(encoding="utf-8"))
+    # sources: the data, PRISMA, the reference list and every sentence agree
+    assert c["sources"] == c["prisma_sources"] == len(re.findall(r"\[\w+\] ", text_.split(
+        "References of the included studies")[-1].split("Appendix")[0]))  # fmt: skip
+    assert c["prisma_from_searches"] + c["prisma_other_methods"] == c["prisma_sources"]
+    assert c["prisma_assessed"] - c["prisma_excluded"] == c["prisma_reports_included"]
+    said = re.findall(r"(\d+) sources (?:are included|from \d+ named)|data hold (\d+) sources",
+                      text_)  # fmt: skip
+    assert said and {a or b for a, b in said} == {str(c["sources"])}
+    # therapy classes: courses (a combination once) and agents, each said with its meaning
+    classes = re.findall(r"(?:in|of) (\d+) therapy classes", text_)
+    assert classes and set(classes) == {str(c["classes_courses"])}
+    assert f"span {c['classes_agents']} classes" in text_
+    assert len(tables["episodes_by_class"]) == c["classes_courses"]
+    assert "At the last curation" not in text_  # the README's hand-typed counts are replaced
+    # cohorts and children of the primary analysis
+    prisma = dict(zip(tables["prisma"]["item"], tables["prisma"]["n"], strict=True))
+    assert prisma["cohorts"] == c["cohorts"]
+    assert prisma["children in the primary prevalence analysis"] == c["children_primary"]
+    assert f"{c['children_primary']:,} children" in text_
+    assert f"{c['case_patients']} case patients" in text_
