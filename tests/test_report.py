@@ -361,3 +361,60 @@ def test_counts_agree_across_the_report(page, results, harmonised):
     assert prisma["children in the primary prevalence analysis"] == c["children_primary"]
     assert f"{c['children_primary']:,} children" in text_
     assert f"{c['case_patients']} case patients" in text_
+
+
+OVERFLOW = """<script>
+window.addEventListener('load', function () {
+  document.querySelectorAll('details').forEach(function (d) { d.open = true; });
+  var bad = [], body = document.body.getBoundingClientRect(), n = 0;
+  document.querySelectorAll('table').forEach(function (t) {
+    n += 1;
+    var wrap = t.closest('.table-wrap') || t.parentElement;
+    var w = wrap.getBoundingClientRect(), r = t.getBoundingClientRect();
+    var ox = getComputedStyle(wrap).overflowX;
+    var fits = r.right <= w.right + 1 && r.left >= w.left - 1;
+    var name = t.getAttribute('data-table') || t.className;
+    if (w.right > body.right + 1 || w.left < body.left - 1) { bad.push('container:' + name); }
+    if (!fits && ox !== 'auto' && ox !== 'scroll') { bad.push('clipped:' + name); }
+    if (!fits && t.classList.contains('publication')) { bad.push('publication:' + name); }
+    if (!fits) { bad.push('scrolls:' + name); }
+  });
+  document.body.setAttribute('data-overflow', JSON.stringify(bad));
+  document.body.setAttribute('data-ntables', n);
+});
+</script>"""
+
+A4_PRINT_PX = round((210 - 2 * 15) / 25.4 * 96)
+"""Printable width of an A4 page with 15 mm margins (the page's @page rule), in CSS pixels."""
+
+
+@pytest.mark.parametrize("width", [1400, A4_PRINT_PX])
+def test_no_table_overflows_its_container(page, tmp_path, width):
+    """Every table (appendix opened) stays inside its container: at 1,400 px a wide machine
+    table may scroll inside its box but is never cut off and publication tables fit; at the
+    A4 print width (the print rules apply) every table fits without scrolling."""
+    import html as h
+
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium not found but CI=true: install Debian's chromium package")
+        pytest.skip("Chromium not installed (apt-get install chromium); the browser check is "
+                    "skipped outside CI")  # fmt: skip
+    doc = page.read_text(encoding="utf-8")
+    checked = tmp_path / "overflow.html"
+    checked.write_text(doc.replace("</body>", OVERFLOW + "</body>"), encoding="utf-8")
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
+           f"--window-size={width},1000", "--virtual-time-budget=10000", "--dump-dom",
+           checked.as_uri()]  # fmt: skip
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    m = re.search(r'data-overflow="([^"]*)" data-ntables="(\d+)"', r.stdout)
+    assert m, f"no DOM from Chromium (exit {r.returncode}): {r.stderr[-2000:]}"
+    bad, n = json.loads(h.unescape(m.group(1))), int(m.group(2))
+    assert n == doc.count("<table") > 0
+    if width == A4_PRINT_PX:
+        assert bad == []
+    else:
+        assert [b for b in bad if not b.startswith("scrolls:")] == []
