@@ -162,7 +162,10 @@ def _chromium() -> str | None:
     return None
 
 
-def test_report_in_headless_chromium(page, results, tmp_path):
+def _dump_dom(doc: str, script: str, tmp_path: Path, extra=()) -> subprocess.CompletedProcess:
+    """Open ``doc`` with ``script`` added in headless Chromium; the DOM it dumps after load.
+
+    Without Chromium the test is skipped, or fails when CI is "true"."""
     browser = _chromium()
     if browser is None:
         if os.environ.get("CI") == "true":
@@ -170,13 +173,16 @@ def test_report_in_headless_chromium(page, results, tmp_path):
         pytest.skip("Chromium not installed (apt-get install chromium); the browser check is "
                     "skipped outside CI")  # fmt: skip
     checked = tmp_path / "checked.html"
-    checked.write_text(page.read_text(encoding="utf-8").replace("</body>", CHECK + "</body>"),
-                       encoding="utf-8")  # fmt: skip
+    checked.write_text(doc.replace("</body>", script + "</body>"), encoding="utf-8")
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
-           "--virtual-time-budget=10000", "--dump-dom", checked.as_uri()]  # fmt: skip
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+           *extra, "--virtual-time-budget=10000", "--dump-dom", checked.as_uri()]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def test_report_in_headless_chromium(page, results, tmp_path):
+    r = _dump_dom(page.read_text(encoding="utf-8"), CHECK, tmp_path)
     dom = r.stdout
     assert "data-images=" in dom, f"no DOM from Chromium (exit {r.returncode}): {r.stderr[-2000:]}"
     figs, tabs = _expected(results)
@@ -395,21 +401,8 @@ def test_no_table_overflows_its_container(page, tmp_path, width):
     A4 print width (the print rules apply) every table fits without scrolling."""
     import html as h
 
-    browser = _chromium()
-    if browser is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Chromium not found but CI=true: install Debian's chromium package")
-        pytest.skip("Chromium not installed (apt-get install chromium); the browser check is "
-                    "skipped outside CI")  # fmt: skip
     doc = page.read_text(encoding="utf-8")
-    checked = tmp_path / "overflow.html"
-    checked.write_text(doc.replace("</body>", OVERFLOW + "</body>"), encoding="utf-8")
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
-           f"--window-size={width},1000", "--virtual-time-budget=10000", "--dump-dom",
-           checked.as_uri()]  # fmt: skip
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    r = _dump_dom(doc, OVERFLOW, tmp_path, extra=[f"--window-size={width},1000"])
     m = re.search(r'data-overflow="([^"]*)" data-ntables="(\d+)"', r.stdout)
     assert m, f"no DOM from Chromium (exit {r.returncode}): {r.stderr[-2000:]}"
     bad, n = json.loads(h.unescape(m.group(1))), int(m.group(2))
