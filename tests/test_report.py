@@ -221,6 +221,7 @@ def test_latex_table_escapes_every_special_character():
 def test_export_tables_writes_every_results_table(results, tmp_path):
     written = report.export_tables(results, tmp_path / "t", formats=("md", "tex"))
     names = {p.stem for p in (results / "tables").glob("*.csv")}
+    names |= {"table1_studies", "table2_pooled", "table3_response"}  # the publication tables
     assert {p.name for p in written} == {f"{n}.{f}" for n in names for f in ("md", "tex")}
     prev = pd.read_csv(results / "tables" / "prevalence.csv")
     md = (tmp_path / "t" / "prevalence.md").read_text()

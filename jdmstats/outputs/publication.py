@@ -122,8 +122,10 @@ class TableSpec:
     needs: tuple[str, ...] = ()
     section: str = "summary"
     mark: int = 0
+    link: int = 0
     """``section``: the report section that shows the table (a pipeline step or "summary");
-    ``mark``: the column whose cell carries the row's footnote letters."""
+    ``mark``: the column whose cell carries the row's footnote letters; ``link``: the column
+    whose cell links to the row's study in the reference list."""
 
 
 @dataclass
@@ -164,6 +166,8 @@ def build(spec: TableSpec, results: dict[str, pd.DataFrame], data: dict | None) 
     for r in rows:
         own = []
         for note in r.get("_notes", []):
+            note = note.strip()
+            note = note[:1].upper() + note[1:] + ("" if note.endswith(".") else ".")
             if note not in letters:
                 letters[note] = chr(ord("a") + len(letters))
             own.append(letters[note])
@@ -256,7 +260,7 @@ def to_html(t: PubTable, link: Callable[[str], str | None] | None = None) -> str
         tds = []
         for j, (c, v) in enumerate(zip(cols, row, strict=True)):
             cell = esc(v)
-            if j == 0:
+            if j == t.spec.link:
                 href = link(study) if (link is not None and study) else None
                 if href:
                     cell = f'<a href="{esc(href)}">{cell}</a>'
@@ -457,14 +461,28 @@ def _table2_rows(results, data):
             rows.append({"q": "Q2 delay", "analysis": "Meta-regression on mean delay, "
                          + words(r.get("analysis")).lower(), "measure": "OR per month",
                          "est": fmt_ratio(orr), "ci": _range(lo, hi, fmt_ratio), "pi": "",
-                         "k": fmt_int(r.get("k")), "n": "", "i2": fmt_num(r.get("i2")), "p": p,
+                         "k": fmt_int(r.get("k")), "n": fmt_int(r.get("n_patients")),
+                         "i2": fmt_num(r.get("i2")), "p": p,
                          "_notes": _note_of(r)})  # fmt: skip
     gr = results.get("delay_groups")
     if gr is not None and "row" in gr.columns:
         for _, r in gr[gr["row"].astype(str) == "pooled"].iterrows():
             ratio = str(r.get("analysis")) == "odds_ratio"
             f = fmt_ratio if ratio else (lambda v: fmt_num(v, 2))
-            rows.append({"q": "Q2 delay", "analysis": "Pooled " + words(r.get("analysis")).lower(),
+            what = words(r.get("analysis")).lower()
+            study = gr[(gr["row"].astype(str) == "study") & (gr["analysis"] == r.get("analysis"))]
+            if _finite(r.get("k")) and int(r["k"]) == 1 and len(study) == 1:
+                s_ = study.iloc[0]  # one source: its own value as reported, said so, no pooling
+                rows.append({"q": "Q2 delay", "analysis": f"{what.capitalize()}, one source only "
+                             f"({study_label(s_['cohort_id'])}), not pooled",
+                             "measure": "OR" if ratio else "Mean difference, months",
+                             "est": f(s_.get("estimate")),
+                             "ci": _range(s_.get("ci_low"), s_.get("ci_high"), f), "pi": "",
+                             "k": "1", "n": "", "i2": "", "p": "",
+                             "_study": str(s_.get("cohort_id")),
+                             "_notes": _note_of(s_)})  # fmt: skip
+                continue
+            rows.append({"q": "Q2 delay", "analysis": "Pooled " + what,
                          "measure": "OR" if ratio else "Mean difference, months",
                          "est": f(r.get("estimate")),
                          "ci": _range(r.get("ci_low"), r.get("ci_high"), f),
@@ -497,6 +515,7 @@ TABLE2 = TableSpec(
     _table2_rows,
     needs=("prevalence",),
     mark=1,
+    link=1,
 )  # fmt: skip
 
 
@@ -514,8 +533,7 @@ def _table3_rows(results, data):
             "crude_ci": _range(r.get("crude_ci_low"), r.get("crude_ci_high"), fmt_pct),
             "pooled": fmt_pct(r.get("pooled_estimate")),
             "pooled_ci": _range(r.get("pooled_ci_low"), r.get("pooled_ci_high"), fmt_pct),
-            "_notes": [n.strip()[:1].upper() + n.strip()[1:].rstrip(".") + "."
-                       for n in str(r.get("note") or "").split(";")
+            "_notes": [n for n in str(r.get("note") or "").split(";")
                        if n.strip() and n.strip() != "nan"],
         })  # fmt: skip
     return rows, ["k: sources with a child assessed; responders: any regression (partial or "

@@ -156,11 +156,13 @@ TABLE_FORMATS = {"md": to_markdown, "tex": to_latex}
 
 
 def export_tables(results: str | os.PathLike, out: str | os.PathLike,
-                  formats=("md", "tex")) -> list[Path]:  # fmt: skip
-    """Write every results table (``results/tables/*.csv``) as Markdown and/or LaTeX.
+                  formats=("md", "tex"), data: str | os.PathLike | None = None) -> list[Path]:  # fmt: skip
+    """Write every results table (``results/tables/*.csv``) and the publication Tables 1-3
+    (:mod:`jdmstats.outputs.publication`) as Markdown and/or LaTeX.
 
     One file per table and format, ``out/<table>.<md|tex>``, in the same order and with the
-    same numbers as the HTML report, ready to paste into a manuscript.
+    same numbers as the HTML report, ready to paste into a manuscript. ``data``: the
+    harmonised folder the results were made from (default: the bundled data), for Table 1.
     """
     unknown = sorted(set(formats) - set(TABLE_FORMATS))
     if unknown:
@@ -174,6 +176,19 @@ def export_tables(results: str | os.PathLike, out: str | os.PathLike,
                     if fmt == "tex" else to_markdown(df))  # fmt: skip
             path = out / f"{name}.{fmt}"
             path.write_text(text + "\n", encoding="utf-8")
+            written.append(path)
+    from jdmstats.evidence import datasets
+    from jdmstats.outputs import publication
+
+    try:
+        harmonised = datasets.load_all(Path(data) if data is not None else datasets.data_dir())
+    except Exception:  # noqa: BLE001 - Tables 2 and 3 need only the results
+        harmonised = None
+    render = {"md": publication.to_markdown, "tex": publication.to_latex}
+    for t in publication.build_all(_read_tables(Path(results)), harmonised):
+        for fmt in formats:
+            path = out / f"{t.name}.{fmt}"
+            path.write_text(render[fmt](t), encoding="utf-8")
             written.append(path)
     return written
 
@@ -550,7 +565,8 @@ def write_report(data: str | os.PathLike | None = None, out: str | os.PathLike =
                 warnings.warn(f"report made from incomplete results: {exc}", stacklevel=2)
         page = build_html(results, data=folder)
         if tables:
-            export_tables(results, out.with_name(f"{out.stem}_tables"), formats=tuple(tables))
+            export_tables(results, out.with_name(f"{out.stem}_tables"), formats=tuple(tables),
+                          data=folder)  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out
