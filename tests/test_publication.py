@@ -69,8 +69,8 @@ def test_fixed_precision_per_quantity(built):
             assert pct1.match(est)
         elif est and measures[i].startswith("OR"):
             assert re.fullmatch(r"\d+\.\d\d", est)
-    assert all(re.fullmatch(r"(<0\.001|\d\.\d{3})( \(permutation (<0\.001|\d\.\d{3})\))?", v)
-               for v in _column(t2, "p"))  # fmt: skip
+    assert all(re.fullmatch(r"(<0\.001|\d\.\d{3})( \((<0\.001|\d\.\d{3})\))?", v)
+               for v in _column(t2, "p (permutation p)"))  # fmt: skip
 
 
 def test_notes_are_footnotes_with_letters(built):

@@ -439,7 +439,7 @@ def _table2_rows(results, data):
             single = _finite(r.get("k")) and int(r["k"]) == 1
             notes = _note_of(r) + (["One cohort only: its own proportion, nothing pooled."]
                                    if single else [])  # fmt: skip
-            rows.append({"q": "Q1 prevalence", "analysis": MODEL_LABELS.get(str(r["model"]),
+            rows.append({"q": "Q1", "analysis": MODEL_LABELS.get(str(r["model"]),
                          words(r["model"])), "measure": "Prevalence, %",
                          "est": fmt_pct(r.get("estimate")),
                          "ci": _range(r.get("ci_low"), r.get("ci_high"), fmt_pct),
@@ -457,8 +457,8 @@ def _table2_rows(results, data):
             hi = math.exp(r["ci_high"]) if _finite(r.get("ci_high")) else None
             p = fmt_p(r.get("pvalue"))
             if _finite(r.get("pvalue_perm")):
-                p += f" (permutation {fmt_p(r['pvalue_perm'])})"
-            rows.append({"q": "Q2 delay", "analysis": "Meta-regression on mean delay, "
+                p += f" ({fmt_p(r['pvalue_perm'])})"
+            rows.append({"q": "Q2", "analysis": "Meta-regression on mean delay, "
                          + words(r.get("analysis")).lower(), "measure": "OR per month",
                          "est": fmt_ratio(orr), "ci": _range(lo, hi, fmt_ratio), "pi": "",
                          "k": fmt_int(r.get("k")), "n": fmt_int(r.get("n_patients")),
@@ -473,7 +473,7 @@ def _table2_rows(results, data):
             study = gr[(gr["row"].astype(str) == "study") & (gr["analysis"] == r.get("analysis"))]
             if _finite(r.get("k")) and int(r["k"]) == 1 and len(study) == 1:
                 s_ = study.iloc[0]  # one source: its own value as reported, said so, no pooling
-                rows.append({"q": "Q2 delay", "analysis": f"{what.capitalize()}, one source only "
+                rows.append({"q": "Q2", "analysis": f"{what.capitalize()}, one source only "
                              f"({study_label(s_['cohort_id'])}), not pooled",
                              "measure": "OR" if ratio else "Mean difference, months",
                              "est": f(s_.get("estimate")),
@@ -482,7 +482,7 @@ def _table2_rows(results, data):
                              "_study": str(s_.get("cohort_id")),
                              "_notes": _note_of(s_)})  # fmt: skip
                 continue
-            rows.append({"q": "Q2 delay", "analysis": "Pooled " + what,
+            rows.append({"q": "Q2", "analysis": "Pooled " + what,
                          "measure": "OR" if ratio else "Mean difference, months",
                          "est": f(r.get("estimate")),
                          "ci": _range(r.get("ci_low"), r.get("ci_high"), f),
@@ -496,12 +496,13 @@ def _table2_rows(results, data):
             est = r.get("pooled_estimate") if pooled else r.get("crude_estimate")
             lo = r.get("pooled_ci_low") if pooled else r.get("crude_ci_low")
             hi = r.get("pooled_ci_high") if pooled else r.get("crude_ci_high")
-            rows.append({"q": "Q3 response", "analysis": "Any regression, all therapy classes"
+            rows.append({"q": "Q3", "analysis": "Any regression, all therapy classes"
                          + ("" if pooled else " (crude)"), "measure": "Responders, %",
                          "est": fmt_pct(est), "ci": _range(lo, hi, fmt_pct), "pi": "",
                          "k": fmt_int(r.get("k_sources")), "n": fmt_int(r.get("assessed")),
                          "i2": "", "p": "", "_notes": _note_of(r)})  # fmt: skip
-    return rows, ["k: cohorts or sources; n: children. CI: 95% confidence interval; PI: 95% "
+    return rows, ["Q1: prevalence of calcinosis; Q2: diagnostic delay and calcinosis; Q3: response "
+                  "to therapy. k: cohorts or sources; n: children. CI: 95% confidence interval; PI: 95% "
                   "prediction interval. Percentages to 1 decimal, odds ratios to 2; p-values "
                   "to 3 decimals, below 0.001 as <0.001."]  # fmt: skip
 
@@ -511,7 +512,7 @@ TABLE2 = TableSpec(
     (Column("q", "Question", "l"), Column("analysis", "Analysis", "l"),
      Column("measure", "Measure", "l"), Column("est", "Estimate"), Column("ci", "95% CI"),
      Column("pi", "95% PI"), Column("k", "k"), Column("n", "n"), Column("i2", "I², %"),
-     Column("p", "p")),
+     Column("p", "p (permutation p)")),
     _table2_rows,
     needs=("prevalence",),
     mark=1,

@@ -75,7 +75,7 @@ table.publication{border-collapse:collapse;font-size:.8rem;font-variant-numeric:
 border-top:2px solid #1a1a1a;border-bottom:2px solid #1a1a1a}
 table.publication th{border-bottom:1px solid #1a1a1a;padding:.25rem .4rem;vertical-align:bottom}
 table.publication td{padding:.15rem .4rem;vertical-align:top}
-table.publication .l{text-align:left}table.publication .r{text-align:right}
+table.publication .l{text-align:left}table.publication .r{text-align:right}table.publication td.r{white-space:nowrap}
 .footnotes p{font-size:.75rem;color:#333;margin:.1rem 0}
 details{margin:.4rem 0;border:1px solid #ddd;padding:.2rem .6rem}
 details summary{cursor:pointer;font-weight:600}
@@ -84,7 +84,7 @@ ol.references li{margin:.2rem 0;font-size:.9rem}ol.references li:target{backgrou
 body{max-width:none;margin:0;padding:0 .3rem}
 table.results,table.publication{font-size:6.5pt}
 table.results td,table.results th,table.publication td,table.publication th{padding:.1rem .2rem;
-overflow-wrap:anywhere;word-break:break-word}
+overflow-wrap:anywhere;word-break:break-word;white-space:normal}
 .table-wrap{overflow-x:visible}figure img{max-width:100%!important;width:auto!important}}
 @media print{details{border:none}@page{size:A4;margin:15mm}}
 """
