@@ -9,6 +9,16 @@ versions used. Figures are embedded as base64 PNG, so the file can be mailed or 
 its own; nothing is loaded from the network. The page carries no date, so the same results
 give the same file.
 
+Layout, as a paper: each question opens with a one-line verdict (:func:`text.verdicts`), then
+its paragraph, its numbered figures (each shown once; captions state k and n, read from the
+results) and its publication tables (:mod:`jdmstats.outputs.publication`, built from one
+definition each; a table added to ``publication.TABLES`` appears in its ``section``). The
+machine tables follow in a collapsed appendix (``<details>``, scrolling inside their box when
+wide), then the reference list of the included studies (``studies.csv``), to which every study
+label in the tables links (``#ref-<study_id>``). Every count comes from one summary,
+:func:`jdmstats.outputs.publication.summary_counts`; the data README's hand-typed counts are
+replaced by it.
+
 Examples
 --------
 Report on the outputs of an earlier run (here only two quick steps; the page says which
