@@ -412,3 +412,24 @@ def test_no_table_overflows_its_container(page, tmp_path, width):
         assert bad == []
     else:
         assert [b for b in bad if not b.startswith("scrolls:")] == []
+
+
+def test_every_figure_caption_states_k_and_n(page):
+    html = page.read_text(encoding="utf-8")
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", html, flags=re.S)
+    assert captions
+    numbers = []
+    for cap in captions:
+        m = re.search(r"<strong>Figure (\d+)\.</strong> .*k = [\d,]+ [^,]+, n = [\d,]+ [^.]+\.$",
+                      cap)  # fmt: skip
+        assert m, cap
+        numbers.append(int(m.group(1)))
+    assert numbers == list(range(1, len(captions) + 1))
+
+
+def test_caption_k_and_n_come_from_the_results():
+    t = {"prevalence_metareg": pd.DataFrame({"moderator": ["year"], "k": [4], "n_patients": [321]}),
+         "prevalence": pd.DataFrame({"model": ["glmm_primary"], "k": [7], "n_patients": [1234]})}
+    assert text.caption("prevalence_bubble_year", t).endswith("k = 4 cohorts, n = 321 children.")
+    assert text.caption("prevalence_funnel", t).endswith("k = 7 cohorts, n = 1,234 children.")
+    assert text.caption("prevalence_funnel") == text.CAPTIONS["prevalence_funnel"]  # no results

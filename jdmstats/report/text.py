@@ -102,8 +102,14 @@ def figure_kn(stem: str, t: dict[str, pd.DataFrame], c: dict[str, int],
                 "prevalence_leave1out", "prevalence_baujat") and prev is not None:
         return say(_get(prev, "k"), "cohorts", _get(prev, "n_patients"))
     if stem.startswith("prevalence_bubble_"):
-        r = _row(t.get("prevalence_metareg"), "moderator", stem[len("prevalence_bubble_"):])
-        return say(_get(r, "k"), "cohorts", _get(r, "n_patients")) if r is not None else ""
+        mod = stem[len("prevalence_bubble_"):]
+        r = _row(t.get("prevalence_metareg"), "moderator", mod)
+        if r is None:
+            return ""
+        n = _get(r, "n_patients")
+        if not _ok(n):  # results written before n_patients was a column: the cohorts used
+            n = _moderator_children(t, mod, _get(r, "k"))
+        return say(_get(r, "k"), "cohorts", n)
     if stem.startswith("delay_forest_"):
         what = "odds_ratio" if stem.endswith("_or") else "mean_difference_months"
         gr = t.get("delay_groups")
@@ -137,6 +143,21 @@ def figure_kn(stem: str, t: dict[str, pd.DataFrame], c: dict[str, int],
     if stem == "prisma":
         return say(c.get("prisma_sources"), "sources included", c.get("cohorts"), "cohorts")
     return ""
+
+
+def _moderator_children(t: dict[str, pd.DataFrame], mod: str, k) -> float | None:
+    """Children in the cohorts of the analysis set with ``mod`` stated (None if unknown or if
+    their number is not the meta-regression's k)."""
+    co = t.get("prevalence_cohorts")
+    if co is None or "total" not in co.columns:
+        return None
+    if mod not in co.columns:
+        dc = t.get("delay_cohorts")
+        if dc is None or mod not in dc.columns:
+            return None
+        co = co.merge(dc[["cohort_id", mod]], on="cohort_id", how="left")
+    used = co[pd.to_numeric(co[mod], errors="coerce").notna()]
+    return float(used["total"].sum()) if _ok(k) and len(used) == int(k) else None
 
 
 def verdicts(t: dict[str, pd.DataFrame]) -> dict[str, str]:
