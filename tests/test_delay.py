@@ -187,14 +187,17 @@ def test_pipeline_step_writes_tables(tmp_path):
         files = step_delay(tables, tmp_path)
     names = {p.name for p in files}
     for t in ("delay_metareg.csv", "delay_groups.csv", "delay_ipd.csv", "delay_cohorts.csv",
-              "delay_exclusions.csv", "delay_bubble.png", "delay_forest_md.pdf"):  # fmt: skip
+              "delay_exclusions.csv", "delay_forest_md.pdf"):  # fmt: skip
         assert t in names
+    assert "delay_bubble.png" not in names  # drawn once, by the prevalence step
     ipd = pd.read_csv(tmp_path / "tables" / "delay_ipd.csv")
     assert ipd.loc[0, "status"] == "not fitted"
     assert "cannot be estimated" in ipd.loc[0, "note"]
     mr = pd.read_csv(tmp_path / "tables" / "delay_metareg.csv")
     assert list(mr["analysis"]) == ["all_delays", "means_and_converted_medians"]
     assert mr.loc[0, "k"] == 4 and mr.loc[1, "k"] == 3
+    co = tables["cohorts"]
+    assert mr.loc[0, "n_patients"] == co.loc[co["delay_months"].notna(), "n_patients"].sum()
     groups = pd.read_csv(tmp_path / "tables" / "delay_groups.csv")
     pooled = groups[groups["row"] == "pooled"].set_index("analysis")
     assert pooled.loc["mean_difference_months", "k"] == 2

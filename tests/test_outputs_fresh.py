@@ -59,9 +59,9 @@ def _committed() -> set[str]:
         return {f for f in out.stdout.split() if not f.endswith(("MANIFEST.json", ".gitkeep"))}
     files = set()
     for folder in ("figures", "tables"):
-        for p in (ROOT / folder).glob("*"):
+        for p in (ROOT / folder).rglob("*"):  # tables/publication/ too
             if p.is_file() and p.name not in ("MANIFEST.json", ".gitkeep"):
-                files.add(f"{folder}/{p.name}")
+                files.add(p.relative_to(ROOT).as_posix())
     return files
 
 

@@ -119,6 +119,15 @@ def test_forest_effects_md_and_or():
     assert ax2.get_xscale() == "log"
     assert "1.20 [0.99, 1.46]" in _texts(ax2)
     assert not _by_gid(ax2, "diamond")
+    assert not any(t.startswith("One source only") for t in _texts(ax2))  # two studies
+
+
+def test_forest_effects_with_one_source_says_so_and_draws_no_diamond():
+    ax = forest_effects(np.log([1.2]), [0.01], ["Seshadri 2008"], fit=None, log=True, null=1.0,
+                        ci=([1.0], [1.39]))  # fmt: skip
+    assert not _by_gid(ax, "diamond") and not _by_gid(ax, "pi")
+    assert "One source only: shown as reported, not pooled" in _texts(ax)
+    assert "1.20 [1.00, 1.39]" in _texts(ax)
 
 
 def test_funnel_against_n_and_se(fits):

@@ -232,6 +232,21 @@ def _summary(outcome: tuple) -> str:
     return f"{n_tab:2d} table(s) {n_fig:2d} figure(s)  {seconds:6.2f} s"
 
 
+def write_publication_tables(out: Path, data: dict[str, pd.DataFrame]) -> list[Path]:
+    """Tables 1-3 and the summary of counts (:mod:`jdmstats.outputs.publication`), from the
+    results tables under ``out/tables`` and the harmonised ``data``; written to
+    ``out/tables/publication/``. Tables whose inputs are missing are not written."""
+    from jdmstats.outputs import publication
+
+    folder = Path(out) / "tables"
+    results = {p.stem: pd.read_csv(p) for p in sorted(folder.glob("*.csv"))}
+    written = publication.write_publication(out, results, data)
+    counts = publication.summary_counts(results, data)
+    path = folder / publication.PUBLICATION_DIR / "counts.csv"
+    write_table(pd.DataFrame({"count": list(counts), "n": list(counts.values())}), path)
+    return [*written, path]
+
+
 def default_jobs() -> int:
     """Worker processes ``jdmstats run`` uses by default: one per core, at most one per step.
 
@@ -407,12 +422,17 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
             if used:
                 entries[relative(f, out)]["options"] = used
         written += files
+    for f in write_publication_tables(out, tables):
+        entries[relative(f, out)] = {"step": "publication", "data_sha256": fingerprint,
+                                     "jdmstats_version": __version__,
+                                     "sha256": sha256_file(f)}  # fmt: skip
+        written.append(f)
     notes_path = write_notes(out, notes, set(names) if only else None, list(STEPS))
     entries[relative(notes_path, out)] = {"step": "pipeline", "data_sha256": fingerprint,
                                       "jdmstats_version": __version__,
                                       "sha256": sha256_file(notes_path)}  # fmt: skip
     written.append(notes_path)
-    replace = ({*only, "pipeline"}) if only else None
+    replace = ({*only, "pipeline", "publication"}) if only else None
     if replace is None and not failures:  # a full run: remove outputs it no longer makes
         for rel in read_manifest(out).get("files", {}):
             old = out / rel

@@ -149,7 +149,8 @@ def step_delay(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> lis
     """Question 2: ``delay_cohorts.csv`` (every delay with its conversion), ``delay_metareg.csv``
     (main and strict analyses), ``delay_groups.csv`` (per-source and pooled mean differences and
     odds ratios, or why none could be pooled), ``delay_ipd.csv`` (the Firth model, or a row
-    stating why no model was fitted), ``delay_exclusions.csv``; bubble and forest plots.
+    stating why no model was fitted), ``delay_exclusions.csv``; forest plots (the bubble plot of
+    the same meta-regression is the prevalence step's ``prevalence_bubble_delay_mean_months``).
 
     Examples
     --------
@@ -177,19 +178,13 @@ def step_delay(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> lis
 
 def _delay_figures(res, fdir: Path) -> list[Path]:
     from jdmstats.plots import style
-    from jdmstats.plots.diagnostics import bubble
     from jdmstats.plots.forests import forest_effects, forest_height
 
+    # The bubble plot of prevalence on mean delay is drawn once, by the prevalence step
+    # (prevalence_bubble_delay_mean_months: the same meta-regression).
     written: list[Path] = []
     md, orr = res.mean_difference, res.odds_ratio
     with style.context():
-        main = res.metareg_fits.get("all_delays")
-        if main is not None:
-            fig, ax = style.figure("single")
-            bubble(main.fit, ax=ax, labels=[_short(c) for c in main.data["cohort_id"]],
-                   xlabel="Mean diagnostic delay (months)",
-                   ylabel="Prevalence of calcinosis", scale="proportion")  # fmt: skip
-            written += _save(fig, fdir / "delay_bubble")
         reported = None
         if orr.k:
             reported = (orr.studies["or_ci_low"].to_numpy(float),

@@ -122,7 +122,9 @@ def bubble(
         of the design when there are several; the others are held at their mean).
     labels : sequence of str, optional
         Study labels written beside the bubbles when ``annotate`` and there are at most
-        ``max_labels`` studies (more would overlap).
+        ``max_labels`` studies, placed so that no two overlap
+        (:func:`jdmstats.plots.labels.place_labels`; call it last, the axis limits are
+        frozen when the labels are placed).
     scale : {"identity", "proportion"}
         ``"proportion"`` back-transforms logits (y axis in percent).
     level : float, optional
@@ -161,15 +163,16 @@ def bubble(
     ax.plot(grid, back(pred["pred"]), color=style.PALETTE[3], lw=1.0, gid="fit")
     ax.fill_between(grid, back(pred["ci_low"]), back(pred["ci_high"]), color=style.PALETTE[3],
                     alpha=0.15, lw=0, gid="ci-band")  # fmt: skip
-    if annotate and labels is not None and len(labels) <= max_labels:
-        for xi, yi, lab in zip(x, back(reg.yi), labels, strict=True):
-            ax.annotate(str(lab), (xi, yi), xytext=(3, 2), textcoords="offset points",
-                        fontsize=5, color="0.3")  # fmt: skip
     if scale == "proportion":
         _percent(ax, "y")
         ax.set_ylim(bottom=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    if annotate and labels is not None and len(labels) <= max_labels:
+        from jdmstats.plots.labels import place_labels
+
+        place_labels(ax, x, back(reg.yi), labels, fontsize=5, color="0.3",
+                     marker_radius=np.sqrt(size / np.pi))  # fmt: skip
     return ax
 
 

@@ -360,7 +360,8 @@ def forest_effects(
         print ``exp`` of them on a log axis).
     labels : sequence of str
     fit : RMAResult, optional
-        Pooled model (diamond, prediction interval, weights); None draws the studies only.
+        Pooled model (diamond, prediction interval, weights); None draws the studies only
+        (with a single study, a note says that there is one source and nothing is pooled).
     ax : Axes, optional
     xlabel : str
     log : bool
@@ -429,6 +430,8 @@ def forest_effects(
     if fit is not None and np.isfinite(fit.tau2):
         rows.append({"kind": "note", "label": f"tau\u00b2 = {fit.tau2:.3g}, "
                      f"I\u00b2 = {fit.i2:.0f}%"})  # fmt: skip
+    elif fit is None and k == 1:
+        rows.append({"kind": "note", "label": "One source only: shown as reported, not pooled"})
     cols = dict(_COLS_EFF)
     ax, geom = _setup(ax, cols=cols, narrow=_NARROW_EFF)
     lev = int(round(100 * level))

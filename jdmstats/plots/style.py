@@ -1,6 +1,7 @@
 """One style for every jdmstats figure: journal widths, colour-blind-safe palette, fonts, output.
 
-* Widths: :data:`SINGLE` (85 mm) and :data:`DOUBLE` (170 mm) columns, in inches.
+* Widths: :data:`SINGLE` (85 mm) and :data:`DOUBLE` (175 mm) columns, in inches, at print
+  font sizes (7 pt text, 6.5 pt ticks).
 * Palette: Okabe & Ito (2008), safe for the common colour-vision deficiencies.
 * PDF with embedded TrueType fonts (``pdf.fonttype = 42``) and no creation date, plus a 300-dpi
   PNG, so that the same data give byte-identical files on every run.
@@ -22,8 +23,8 @@ from pathlib import Path
 MM = 1 / 25.4
 SINGLE = 85 * MM
 """Single-column width (85 mm) in inches."""
-DOUBLE = 170 * MM
-"""Double-column width (170 mm) in inches."""
+DOUBLE = 175 * MM
+"""Double-column width (175 mm) in inches."""
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 """Okabe-Ito colours (blue, orange, green, vermillion, purple, sky blue, yellow, black)."""

@@ -453,8 +453,10 @@ def analyse(cohorts: pd.DataFrame, patients: pd.DataFrame, level: float = 0.95) 
         try:
             res = delay_metaregression(cohorts, strict=strict)
             fits[name] = res
+            n_col = "total" if "total" in res.data.columns else "n_patients"
             rows.append(metareg_row(name, "delay_mean_months", "log odds per month", res.fit,
-                                     res.permutation, res.fit.k))  # fmt: skip
+                                     res.permutation, res.fit.k,
+                                     n_patients=int(res.data[n_col].sum())))  # fmt: skip
             for _, e in res.excluded.iterrows():
                 excl_rows.append((e["cohort_id"], e["study_id"], f"delay_metareg_{name}",
                                   e["reason"]))  # fmt: skip

@@ -725,9 +725,11 @@ def metaregression(
     return reg, perm, d
 
 
-def metareg_row(name, moderator, unit, reg, perm, k, note=""):
+def metareg_row(name, moderator, unit, reg, perm, k, note="", n_patients=np.nan):
+    """One row of a meta-regression table (``n_patients``: children in the ``k`` cohorts)."""
     if reg is None:
         return {"analysis": name, "moderator": moderator, "unit": unit, "k": k,
+                "n_patients": n_patients,
                 "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                 "pvalue": np.nan, "pvalue_perm": np.nan, "perm_exact": np.nan,
                 "n_perm": np.nan, "intercept": np.nan, "tau2": np.nan, "i2": np.nan,
@@ -735,7 +737,7 @@ def metareg_row(name, moderator, unit, reg, perm, k, note=""):
     c = reg.coef.iloc[1]
     return {
         "analysis": name, "moderator": moderator, "unit": unit, "k": reg.k,
-        "estimate": c["estimate"], "se": c["se"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
+        "n_patients": n_patients, "estimate": c["estimate"], "se": c["se"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
         "pvalue": c["pvalue"], "pvalue_perm": float(perm.pvalue.iloc[1]),
         "perm_exact": bool(perm.exact), "n_perm": int(perm.n_iter),
         "intercept": float(reg.coef.iloc[0]["estimate"]), "tau2": reg.tau2, "i2": reg.i2,
@@ -924,7 +926,8 @@ def analyse(cohorts: pd.DataFrame, level: float = 0.95) -> PrevalenceAnalysis:
         try:
             reg, perm, used = metaregression(data_m, mod)
             fits_mr[mod] = (reg, used)
-            mr_rows.append(metareg_row("prevalence_logit", mod, unit, reg, perm, reg.k))
+            mr_rows.append(metareg_row("prevalence_logit", mod, unit, reg, perm, reg.k,
+                                       n_patients=int(used["total"].sum())))  # fmt: skip
             for cid in data_m.loc[~data_m["cohort_id"].isin(used["cohort_id"]), "cohort_id"]:
                 excl.loc[len(excl)] = [cid, _study(data_m, cid), f"prevalence_metareg_{mod}",
                                        f"{mod} not stated"]  # fmt: skip

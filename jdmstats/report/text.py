@@ -30,12 +30,12 @@ CAPTIONS = {
     "prevalence_funnel": "Funnel plot of the cohort prevalences against sample size.",
     "prevalence_leave1out": "Leave-one-out: pooled prevalence with each cohort omitted.",
     "prevalence_baujat": "Baujat plot: contribution to heterogeneity against influence.",
-    "delay_bubble": "Meta-regression of logit prevalence on mean diagnostic delay (point size by "
-                    "weight) with its 95% confidence band.",
     "response_forest": "Response of calcinosis per therapy class (any regression), with exact "
                        "95% CIs and counts.",
     "time_to_regression": "Time to regression per therapy class (Turnbull or Kaplan-Meier) with "
                           "the number at risk.",
+    "time_observations": "Every reported time to regression, by therapy class (courses and "
+                         "series; censored times marked).",
     "swimmer": "Every patient's therapy courses over time, coloured by class, marked where "
                "regression was first seen.",
 }  # fmt: skip
@@ -76,9 +76,131 @@ MODEL_NAMES = {
 }
 
 
-def caption(stem: str) -> str:
-    """Caption of a figure file (its stem without suffix)."""
-    return CAPTIONS.get(stem, stem.replace("_", " ").capitalize() + ".")
+def caption(stem: str, t: dict[str, pd.DataFrame] | None = None,
+            counts: dict[str, int] | None = None, cohorts: pd.DataFrame | None = None) -> str:
+    """Caption of a figure file (its stem without suffix), ending with its k and n.
+
+    k and n are read from the results tables ``t``, the summary of counts ``counts``
+    (:func:`jdmstats.outputs.publication.summary_counts`) and the harmonised ``cohorts``
+    (sizes of the cohorts a forest shows), never from the figure.
+    """
+    base = CAPTIONS.get(stem, stem.replace("_", " ").capitalize() + ".")
+    kn = figure_kn(stem, t or {}, counts or {}, cohorts)
+    return f"{base} {kn}" if kn else base
+
+
+def figure_kn(stem: str, t: dict[str, pd.DataFrame], c: dict[str, int],
+              cohorts: pd.DataFrame | None = None) -> str:
+    """``"k = 35 cohorts, n = 2,167 children."`` for a figure, from the results (or "")."""
+    def say(k, k_what, n=None, n_what="children"):
+        if not _ok(k):
+            return ""
+        out = f"k = {_int(k)} {k_what}"
+        return out + (f", n = {_int(n)} {n_what}." if _ok(n) else ".")
+
+    prev = _row(t.get("prevalence"), "model", "glmm_primary")
+    if stem in ("prevalence_forest", "prevalence_forest_region", "prevalence_funnel",
+                "prevalence_leave1out", "prevalence_baujat") and prev is not None:
+        return say(_get(prev, "k"), "cohorts", _get(prev, "n_patients"))
+    if stem.startswith("prevalence_bubble_"):
+        mod = stem[len("prevalence_bubble_"):]
+        r = _row(t.get("prevalence_metareg"), "moderator", mod)
+        if r is None:
+            return ""
+        n = _get(r, "n_patients")
+        if not _ok(n):  # results written before n_patients was a column: the cohorts used
+            n = _moderator_children(t, mod, _get(r, "k"))
+        return say(_get(r, "k"), "cohorts", n)
+    if stem.startswith("delay_forest_"):
+        what = "odds_ratio" if stem.endswith("_or") else "mean_difference_months"
+        gr = t.get("delay_groups")
+        if gr is None or "analysis" not in gr.columns:
+            return ""
+        g = gr[gr["analysis"].astype(str) == what]
+        studies = g[g["row"].astype(str) == "study"]
+        n = None
+        if cohorts is not None and len(studies):
+            hit = cohorts.loc[cohorts["cohort_id"].isin(studies["cohort_id"]), "n_patients"]
+            n = pd.to_numeric(hit, errors="coerce").sum() if hit.notna().all() else None
+        return say(len(studies), "source" if len(studies) == 1 else "sources", n)
+    if stem == "response_forest":
+        r = _row(t.get("response_pooled"), "class", "all")
+        return say(_get(r, "k_sources"), "sources", _get(r, "assessed"),
+                   "children assessed") if r is not None else ""  # fmt: skip
+    if stem in ("time_to_regression",):
+        tt = t.get("time_to_regression")
+        if tt is None:
+            return ""
+        return say(int((pd.to_numeric(tt["episodes_timed"], errors="coerce") > 0).sum()),
+                   "therapy classes", pd.to_numeric(tt["episodes_timed"]).sum(),
+                   "timed courses")  # fmt: skip
+    if stem == "time_observations":
+        to = t.get("time_observations")
+        if to is None:
+            return ""
+        return say(to["study_id"].nunique(), "sources", pd.to_numeric(to["children"]).sum())
+    if stem == "swimmer":
+        return say(c.get("case_patients"), "case patients", c.get("courses"), "therapy courses")
+    if stem == "prisma":
+        return say(c.get("prisma_sources"), "sources included", c.get("cohorts"), "cohorts")
+    return ""
+
+
+def _moderator_children(t: dict[str, pd.DataFrame], mod: str, k) -> float | None:
+    """Children in the cohorts of the analysis set with ``mod`` stated (None if unknown or if
+    their number is not the meta-regression's k)."""
+    co = t.get("prevalence_cohorts")
+    if co is None or "total" not in co.columns:
+        return None
+    if mod not in co.columns:
+        dc = t.get("delay_cohorts")
+        if dc is None or mod not in dc.columns:
+            return None
+        co = co.merge(dc[["cohort_id", mod]], on="cohort_id", how="left")
+    used = co[pd.to_numeric(co[mod], errors="coerce").notna()]
+    return float(used["total"].sum()) if _ok(k) and len(used) == int(k) else None
+
+
+def verdicts(t: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """One line per question saying how firm its answer is (from the results tables)."""
+    out = {}
+    prev = _row(t.get("prevalence"), "model", "glmm_primary")
+    if prev is not None:
+        k = _get(prev, "k")
+        if _ok(k) and int(k) == 1:
+            out["prevalence"] = "Verdict: rests on one cohort only; nothing is pooled."
+        else:
+            out["prevalence"] = (
+                f"Verdict: a firm pooled estimate ({pct(_get(prev, 'estimate'))}, "
+                f"{_int(k)} cohorts, {_int(_get(prev, 'n_patients'))} children), but cohorts "
+                f"differ widely (I² = {num(_get(prev, 'i2'), 0)}%; a new cohort could lie "
+                f"anywhere from {pct(_get(prev, 'pi_low'))} to {pct(_get(prev, 'pi_high'))}).")
+    mr = _row(t.get("delay_metareg"), "analysis", "all_delays")
+    if mr is not None:
+        lo, hi = _get(mr, "ci_low"), _get(mr, "ci_high")
+        open_ = _ok(lo) and _ok(hi) and float(lo) < 0 < float(hi)
+        bits = [("no association shown" if open_ else "an association")
+                + f" across {_int(_get(mr, 'k'))} cohorts (study-level meta-regression)"]
+        gr = t.get("delay_groups")
+        if gr is not None and "row" in gr.columns:
+            pooled = gr[gr["row"].astype(str) == "pooled"]
+            for _, r in pooled.iterrows():
+                k = _get(r, "k")
+                what = nice(_get(r, "analysis", "")).replace(" months", "")
+                if _ok(k) and int(k) == 1:
+                    bits.append(f"the {what} rests on one source")
+                elif _ok(k) and int(k) == 0:
+                    bits.append(f"no source gives a {what}")
+        out["delay"] = "Verdict: inconclusive: " + "; ".join(bits) + "."
+    rp = t.get("response_pooled")
+    if rp is not None and "k_sources" in rp.columns:
+        cls = rp[rp["class"].astype(str) != "all"]
+        k = pd.to_numeric(cls["k_sources"], errors="coerce").fillna(0)
+        out["response"] = (
+            f"Verdict: weak: case reports and small series only; {int((k <= 1).sum())} of "
+            f"{len(cls)} therapy classes rest on one source or none, and selection of "
+            "successes makes every rate an overstatement.")
+    return out
 
 
 def table_title(name: str) -> str:
@@ -298,7 +420,7 @@ def response_text(t: dict[str, pd.DataFrame]) -> str:
     return " ".join(out)
 
 
-def descriptive_text(t: dict[str, pd.DataFrame]) -> str:
+def descriptive_text(t: dict[str, pd.DataFrame], counts: dict[str, int] | None = None) -> str:
     bc = t.get("studies_by_country")
     ep = t.get("episodes_by_class")
     out = []
@@ -310,9 +432,12 @@ def descriptive_text(t: dict[str, pd.DataFrame]) -> str:
                    f"{_int(bc['cohort_children'].sum())} children, and "
                    f"{_int(bc['case_patients'].sum())} case patients.")  # fmt: skip
     if ep is not None and not ep.empty and "episodes" in ep.columns:
+        agents = (counts or {}).get("classes_agents")
         out.append(f"{_int(ep['episodes'].sum())} therapy courses in {len(ep)} therapy classes "
-                   "(a course that started agents of several classes together counts as "
-                   "'combination').")  # fmt: skip
+                   "(a course that started agents of several classes together counts once, as "
+                   "'combination'"
+                   + (f"; counting each agent of a combination in its own class, the courses "
+                      f"span {_int(agents)} classes" if _ok(agents) else "") + ").")  # fmt: skip
     return " ".join(out)
 
 
@@ -321,7 +446,8 @@ def prisma_text(t: dict[str, pd.DataFrame]) -> str:
     if pr is None or pr.empty:
         return ""
     n = dict(zip(pr["item"].astype(str), pr["n"], strict=False))
-    return (f"{_int(n.get('queries'))} logged queries returned {_int(n.get('records found'))} "
+    found = n.get("records identified (distinct)", n.get("records found"))
+    return (f"{_int(n.get('queries'))} logged queries returned {_int(found)} distinct "
             f"records; {_int(n.get('records screened'))} were screened, "
             f"{_int(n.get('reports assessed for eligibility'))} assessed for eligibility and "
             f"{_int(n.get('reports excluded'))} excluded with a logged reason. "
@@ -416,11 +542,13 @@ def results_text(t: dict[str, pd.DataFrame]) -> str:
     return " ".join(s) or "No analysis results were found."
 
 
-def paragraphs(t: dict[str, pd.DataFrame]) -> dict[str, str]:
-    """Methods, results and per-question paragraphs from the results tables (by table name)."""
+def paragraphs(t: dict[str, pd.DataFrame], counts: dict[str, int] | None = None) -> dict[str, str]:
+    """Methods, results and per-question paragraphs from the results tables (by table name)
+    and the summary of counts (:func:`jdmstats.outputs.publication.summary_counts`)."""
     out = {"methods": methods_text(t), "results": results_text(t)}
     for key, func in (("prevalence", prevalence_text), ("delay", delay_text),
-                      ("response", response_text), ("descriptive", descriptive_text),
+                      ("response", response_text),
+                      ("descriptive", lambda x: descriptive_text(x, counts)),
                       ("prisma", prisma_text)):  # fmt: skip
         try:
             txt = func(t)
@@ -431,8 +559,9 @@ def paragraphs(t: dict[str, pd.DataFrame]) -> dict[str, str]:
     return out
 
 
-def data_counts(data: dict[str, pd.DataFrame]) -> str:
-    """A sentence of counts and gaps generated from the harmonised tables."""
+def data_counts(data: dict[str, pd.DataFrame], counts: dict[str, int] | None = None) -> str:
+    """A sentence of counts and gaps generated from the harmonised tables (the class counts
+    from the summary of counts, when given)."""
     st = data.get("studies", pd.DataFrame())
     co = data.get("cohorts", pd.DataFrame())
     pa = data.get("patients", pd.DataFrame())
@@ -453,4 +582,9 @@ def data_counts(data: dict[str, pd.DataFrame]) -> str:
         stated = int((ep["response"].astype(str) != "not_stated").sum())
         bits.append(f"{len(ep)} therapy courses ({stated} with a stated response, {timed} with "
                     "a usable time to regression)")  # fmt: skip
+        c = counts or {}
+        if _ok(c.get("classes_courses")) and _ok(c.get("classes_agents")):
+            bits.append(f"{c['classes_courses']} therapy classes of courses (a combination "
+                        f"counted once), {c['classes_agents']} counting each agent of a "
+                        "combination in its own class")  # fmt: skip
     return "The data hold " + ", ".join(bits) + "."
