@@ -309,3 +309,16 @@ def test_formula_equals_the_array_interface(rows):
         fit = meta.metareg("y ~ x + g", data=df, vi="v", method="DL")
     np.testing.assert_allclose(fit.coef.to_numpy(), ref.coef.to_numpy(), rtol=1e-10, atol=1e-12)
     assert [n.replace("[", "").replace("]", "") for n in ref.coef.index] == list(fit.coef.index)
+
+
+@pytest.mark.parametrize("kind", ["selection", "subgroups"])
+def test_html_repr_of_selection_and_subgroup_results(kind):
+    yi, vi = BCG["yi"].to_numpy(), BCG["vi"].to_numpy()
+    if kind == "selection":
+        res = _quiet(meta.selection_model, meta.random_effects(yi, vi, method="ML"),
+                     type="stepfun", steps=[0.05, 1])  # fmt: skip
+    else:
+        res = _quiet(meta.subgroup_analysis, yi, vi, BCG["alloc"].to_numpy())
+    text, page = repr(res), html.unescape(res._repr_html_())
+    assert [x for x in NUMBER.findall(text) if x not in page] == []
+    assert all(word.rstrip(":") in page for word in text.split())
