@@ -267,18 +267,11 @@ class _Model:
         mass = np.cumsum(np.exp(lp - top) * scan)
         self.c = float(scan[np.searchsorted(mass, 0.5 * mass[-1])])
         post = _Quadrature(self._g_u, rtol=rtol)
-        if not post.converged:
-            warnings.warn(
-                "meta.bayes: the integral of the tau posterior did not converge to "
-                "the requested precision",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        if not (np.isfinite(post.integral[0]) and post.integral[0] > 0):
+        if not (post.converged and np.isfinite(post.integral[0]) and post.integral[0] > 0):
             raise ValueError(
-                "meta.bayes: the posterior of tau could not be normalised (it is "
-                "improper with this prior and these data: a uniform or Jeffreys "
-                "tau prior with a uniform mu prior needs k >= 3 or k >= 2)"
+                "meta.bayes: the posterior of tau could not be normalised (it is improper with "
+                "this prior and these data; e.g. a uniform mu prior with an improper tau prior "
+                "needs enough studies: k >= 2 for Jeffreys, k >= 3 for a flat prior on tau)"
             )
         self.post = post
         self.norm = post.integral[0]
