@@ -213,6 +213,7 @@ def test_improper_posterior_is_refused():
 studies = st.lists(st.tuples(st.floats(-3, 3), st.floats(0.05, 1.5)), min_size=2, max_size=8)
 
 
+@pytest.mark.filterwarnings("ignore:meta.bayes. the posterior variance of tau:RuntimeWarning")
 @settings(max_examples=15, deadline=None)
 @given(studies, st.sampled_from(["halfnormal", "halfcauchy"]), st.floats(0.1, 2.0))
 def test_invariants(data, prior, scale):

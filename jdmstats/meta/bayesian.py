@@ -161,7 +161,8 @@ def _newton(fun, target, lo, hi, x0, tol=1e-14, maxit=200):
         hi = np.where(res > 0, x, hi)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = x - res / der
-        bad = ~np.isfinite(step) | (step <= lo) | (step >= hi)
+        small = np.abs(step - x) <= tol * np.maximum(1.0, np.abs(x))  # converged: keep it
+        bad = ~np.isfinite(step) | (((step <= lo) | (step >= hi)) & ~small)
         new = np.where(bad, 0.5 * (lo + hi), step)
         new = np.where(res == 0, x, new)
         done = np.abs(new - x) <= tol * np.maximum(1.0, np.abs(x))
@@ -181,6 +182,7 @@ class _Quadrature:
         n0: int = 64,
         max_rounds: int = 60,
         max_active: int = 4096,
+        noise: float = 64 * np.finfo(float).eps,
     ):
         edges = np.linspace(0.0, 1.0, n0 + 1)
         lo, hi = edges[:-1], edges[1:]
@@ -194,7 +196,7 @@ class _Quadrature:
             fine = left + right  # (m, n)
             total = np.abs(kept_sum + fine.sum(-1))
             err = np.abs(whole - fine)
-            floor = 64 * np.finfo(float).eps * np.abs(fine)  # roundoff of the panel itself
+            floor = noise * np.abs(fine)  # roundoff of the panel itself
             tol = np.maximum(rtol * total[:, None] * (hi - lo), floor) + 1e-300
             ok = np.all(err <= tol, 0) | ((hi - lo) < 1e-13)
             kept += [(lo[ok], mid[ok], left[:, ok]), (mid[ok], hi[ok], right[:, ok])]
@@ -266,7 +268,9 @@ class _Model:
         # scale) at u = 1/2
         mass = np.cumsum(np.exp(lp - top) * scan)
         self.c = float(scan[np.searchsorted(mass, 0.5 * mass[-1])])
-        post = _Quadrature(self._g_u, rtol=rtol)
+        # the log posterior is a sum over k studies: its roundoff grows with its magnitude
+        self.noise = 64 * np.finfo(float).eps * (1.0 + abs(top))
+        post = _Quadrature(self._g_u, rtol=rtol, noise=self.noise)
         if not (post.converged and np.isfinite(post.integral[0]) and post.integral[0] > 0):
             raise ValueError(
                 "meta.bayes: the posterior of tau could not be normalised (it is improper with "
@@ -344,7 +348,7 @@ class _Model:
         out = []
         center = 0.0
         for power in (1, 2):
-            q = _Quadrature(lambda u, pw=power, c=center: self._g_u(u, pw, c))
+            q = _Quadrature(lambda u, pw=power, c=center: self._g_u(u, pw, c), noise=self.noise)
             val = float(q.integral[0]) / self.norm if q.converged else np.nan
             if not q.converged:
                 warnings.warn(f"meta.bayes: the posterior {'mean' if power == 1 else 'variance'}"
@@ -406,25 +410,46 @@ def _sym_kl(m1, s1, m2, s2):
 
 
 def _direct_grid(model: _Model, delta: float, epsilon: float):
-    """bayesmeta's discretize(): the DIRECT grid of tau support points and weights."""
+    """bayesmeta's discretize(): the DIRECT grid of tau support points and weights.
+
+    Each bin spans divergence ``delta`` (the maximum symmetrised KL divergence between the
+    conditional posteriors of mu, of the predictive theta and of every study effect) on either
+    side of its reference point, from tau = 0 until the bins pass the ``1 - epsilon`` quantile.
+    """
     from scipy.optimize import brentq
 
+    y, s2 = model.y, model.s2
+    m0 = model.m0 / model.s0**2 if model.normal_mu else 0.0
+    p0 = 1 / model.s0**2 if model.normal_mu else 0.0
+
     def moments(t):
-        t = np.asarray([t], float)
-        m, s = model.cond(t)
-        mi, si = model.cond_individual(t, m, s)
-        means = np.concatenate([m, m, mi[0]])
-        sds = np.concatenate([s, np.sqrt(s**2 + t**2), si[0]])
-        return means, sds
+        w = 1.0 / (t * t + s2)
+        var = 1.0 / (w.sum() + p0)
+        m = ((w * y).sum() + m0) * var
+        b = s2 * w  # shrinkage factors sigma_i^2 / (sigma_i^2 + tau^2)
+        mi = y + b * (m - y)
+        vi = (1 - b) * s2 + var * b * b
+        return m, var, var + t * t, mi, vi
 
     def divergence(ref, t):
-        m2, s2 = moments(t)
-        return float(np.max(_sym_kl(ref[0], ref[1], m2, s2)))
+        m, v, vp, mi, vi = moments(t)
+        rm, rv, rvp, rmi, rvi = ref
+        d_mu = (m - rm) ** 2 * 0.5 * (1 / v + 1 / rv) + (v - rv) ** 2 / (2 * v * rv)
+        d_pr = (m - rm) ** 2 * 0.5 * (1 / vp + 1 / rvp) + (vp - rvp) ** 2 / (2 * vp * rvp)
+        d_i = (mi - rmi) ** 2 * 0.5 * (1 / vi + 1 / rvi) + (vi - rvi) ** 2 / (2 * vi * rvi)
+        return max(d_mu, d_pr, float(d_i.max()))
 
-    state = {"upper": 1.0}
+    state = {"upper": 1.0, "step": None}
 
     def next_point(tau):
         ref = moments(tau)
+        if state["step"] is not None:  # a tight bracket from the previous step, when it holds
+            hi = tau + 2 * state["step"]
+            if divergence(ref, hi) > delta:
+                root = brentq(lambda t: divergence(ref, t) - delta, tau, hi, xtol=1e-300,
+                              rtol=8.9e-16, maxiter=500)  # fmt: skip
+                state["step"] = root - tau
+                return root
         up = state["upper"]
         div = divergence(ref, up)
         n = 0
@@ -435,28 +460,29 @@ def _direct_grid(model: _Model, delta: float, epsilon: float):
             if n > 2000:
                 raise RuntimeError("meta.bayes: DIRECT grid: the divergence never reaches delta")
         state["upper"] = up
-        return brentq(lambda t: divergence(ref, t) - delta, tau, up, xtol=1e-300, rtol=8.9e-16,
+        root = brentq(lambda t: divergence(ref, t) - delta, tau, up, xtol=1e-300, rtol=8.9e-16,
                       maxiter=500)  # fmt: skip
+        state["step"] = root - tau
+        return root
 
     maxtau = float(model.quantile(1 - min(epsilon, 1 - epsilon)))
-    taus, weights = [0.0], []
+    taus, edges = [0.0], [0.0]
     tau = next_point(0.0)
-    prob2 = float(model.cdf(tau))
-    weights.append(prob2)
+    edges.append(tau)
     while tau <= maxtau or len(taus) < 2:
         ref_point = next_point(tau)
         tau = next_point(ref_point)
-        prob1, prob2 = prob2, float(model.cdf(tau))
-        if ref_point <= taus[-1]:
+        failed = ref_point <= taus[-1]
+        taus.append(ref_point)
+        edges.append(tau)
+        if failed:
             warnings.warn(
                 "meta.bayes: DIRECT grid setup seems to have failed", RuntimeWarning, stacklevel=3
             )
-            taus.append(ref_point)
-            weights.append(max(0.0, prob2 - prob1))
             break
-        taus.append(ref_point)
-        weights.append(max(0.0, prob2 - prob1))
-    w = np.asarray(weights)
+    probs = model.cdf(np.asarray(edges))
+    probs[0] = 0.0
+    w = np.maximum(0.0, np.diff(probs))
     sw = w.sum()
     if sw <= 0:
         w, sw = np.full(w.size, 1 / w.size), 1.0
@@ -495,24 +521,66 @@ class _Mixture:
         mu = self.mean
         return np.sqrt(np.sum(self.w[:, None] * ((self.m - mu) ** 2 + self.s**2), 0))
 
+    def _cdf_pdf(self, x):
+        z = self._z(x)
+        w = self.w[:, None]
+        return np.sum(w * _ndtr(z), -2), np.sum(w * _npdf(z) / self.s, -2)
+
     def quantile(self, p, x0=None):
         """Quantiles, one per component column; ``p`` broadcasts to (..., K)."""
+        from scipy.special import ndtri
+
         p = np.broadcast_to(
             np.asarray(p, float), np.broadcast_shapes(np.shape(p), (self.m.shape[1],))
         )
         lo = np.broadcast_to(np.min(self.m - 40 * self.s, 0), p.shape)
         hi = np.broadcast_to(np.max(self.m + 40 * self.s, 0), p.shape)
-        if x0 is None:
-            x0 = np.broadcast_to(self.mean, p.shape)
-        return _newton(lambda x: (self.cdf(x), self.pdf(x)), p, lo, hi, x0)
+        if x0 is None:  # start from the normal approximation
+            with np.errstate(over="ignore", invalid="ignore"):
+                x0 = self.mean + self.sd * ndtri(np.clip(p, 1e-300, 1 - 1e-16))
+            x0 = np.where(np.isfinite(x0), x0, self.mean)
+        return _newton(self._cdf_pdf, p, lo, hi, x0)
 
-    def shortest(self, level):
-        """Shortest intervals (equal density at both ends), one per column."""
+    def _all(self, x):
+        z = self._z(x)
+        w = self.w[:, None]
+        g = w * _npdf(z) / self.s
+        return np.sum(w * _ndtr(z), -2), np.sum(g, -2), np.sum(-g * z / self.s, -2)
+
+    def shortest(self, level, q=None):
+        """Shortest intervals (equal density at both ends), one per column.
+
+        Newton on the pair (a, b): F(b) - F(a) = level, f(a) = f(b), from the central interval;
+        columns where it does not settle are solved by the safeguarded one-dimensional search.
+        """
         alpha = 1 - level
-        lo = self.quantile(alpha / 50)
-        hi = self.quantile(alpha * (1 - 1e-9))
-        a = self.quantile(alpha / 2)
-        b = self.quantile(1 - alpha / 2)
+        if q is None:
+            q = self.quantile(np.array([alpha / 2, 1 - alpha / 2])[:, None])
+        a, b = q[0].copy(), q[1].copy()
+        ok = np.zeros(a.shape, bool)
+        for _ in range(30):
+            fa_c, fa, da = self._all(a)
+            fb_c, fb, db = self._all(b)
+            r1, r2 = fb_c - fa_c - level, fa - fb
+            det = fa * db - fb * da  # Jacobian [[-fa, fb], [da, -db]]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step_a = (-db * r1 - fb * r2) / det
+                step_b = (-da * r1 - fa * r2) / det
+            new_a, new_b = a - step_a, b - step_b
+            good = np.isfinite(new_a) & np.isfinite(new_b) & (new_a < new_b)
+            scale = np.maximum(1.0, np.abs(a))
+            ok = good & (np.abs(step_a) <= 1e-14 * scale) & (np.abs(step_b) <= 1e-14 * scale)
+            a, b = np.where(good, new_a, a), np.where(good, new_b, b)
+            if np.all(ok):
+                return a, b
+        bad = ~ok
+        a1, b1 = self._shortest_search(level, q[0], q[1])
+        return np.where(bad, a1, a), np.where(bad, b1, b)
+
+    def _shortest_search(self, level, a, b):
+        alpha = 1 - level
+        q = self.quantile(np.array([alpha / 50, alpha * (1 - 1e-9)])[:, None])
+        lo, hi = q[0], q[1]
         for _ in range(200):
             fa, fb = self.pdf(a), self.pdf(b)
             h = np.log(fa) - np.log(fb)
@@ -526,17 +594,23 @@ class _Mixture:
             new = np.where(bad, 0.5 * (lo + hi), step)
             new = np.where(h == 0, a, new)
             done = np.abs(new - a) <= 1e-14 * np.maximum(1.0, np.abs(a))
+            b_guess = b + (new - a) * db
             a = new
-            b = self.quantile(np.minimum(self.cdf(a) + level, 1.0), x0=b)
+            b = self.quantile(np.minimum(self.cdf(a) + level, 1.0), x0=b_guess)
             if np.all(done):
                 break
         return a, b
 
-    def mode(self):
+    def _d12(self, x):
+        z = self._z(x)
+        g = self.w[:, None] * _npdf(z)
+        return np.sum(g * z / self.s**2, -2), np.sum(g * (1 - z * z) / self.s**3, -2)
+
+    def mode(self, q=None):
         """Posterior modes (f' = 0 between the 10% and 90% quantiles), one per column."""
-        lo, hi = self.quantile(0.1), self.quantile(0.9)
-        x = _newton(lambda x: (-self.dpdf(x), -self.d2pdf(x)), 0.0, lo, hi, self.quantile(0.5))
-        return x
+        if q is None:
+            q = self.quantile(np.array([0.1, 0.9, 0.5])[:, None])
+        return _newton(self._d12, 0.0, q[0], q[1], q[2])
 
 
 def _tau_mode(model: _Model):
@@ -858,9 +932,11 @@ def bayes(
     mix_ind = _Mixture(w, mi, si)
 
     def mix_column(mix):
-        q = mix.quantile(np.array([[0.5], [alpha / 2], [1 - alpha / 2]]) * np.ones(mix.m.shape[1]))
-        a, b = mix.shortest(level)
-        return np.vstack([mix.mode(), q[0], mix.mean, mix.sd, q[1], q[2], a, b])
+        probs = [0.5, alpha / 2, 1 - alpha / 2, 0.1, 0.9]
+        q = mix.quantile(np.array(probs)[:, None])
+        a, b = mix.shortest(level, q[[1, 2]])
+        mode = mix.mode(q[[3, 4, 0]])
+        return np.vstack([mode, q[0], mix.mean, mix.sd, q[1], q[2], a, b])
 
     mu_col = mix_column(mix_mu)[:, 0]
     theta_col = mix_column(mix_theta)[:, 0]
@@ -924,23 +1000,28 @@ def _log_lik_mu(model: _Model, mu, log_norm: float):
     """log of bayesmeta's ``likelihood(mu=)``: the likelihood at mu, tau integrated over its
     prior, on the nodes of the posterior quadrature (p(tau) L(tau, mu) = posterior(tau) times a
     bounded smooth factor of tau)."""
-    pq = model.post
-    u = (pq.lo[:, None] + (pq.hi - pq.lo)[:, None] * _GL_X).ravel()
-    wq = (np.broadcast_to(_GL_W, (pq.lo.size, _GL_X.size)) * (pq.hi - pq.lo)[:, None]).ravel()
-    dens = pq.g(u)[0] * wq
-    t = model.t_of_u(u)
-    w = 1.0 / (t[:, None] ** 2 + model.s2)
-    sw = w.sum(1)
-    cmu, vu = (w * model.y).sum(1) / sw, 1.0 / sw
-    log_fac = np.zeros(t.size)
-    if model.normal_mu:  # L_normal(tau) = L_uniform(tau) N(m0; cmu, vu + s0^2)
-        vv = vu + model.s0**2
-        log_fac = 0.5 * (_LOG2PI + np.log(vv)) + 0.5 * (model.m0 - cmu) ** 2 / vv
+    if not hasattr(model, "_mu_nodes"):
+        pq = model.post
+        u = (pq.lo[:, None] + (pq.hi - pq.lo)[:, None] * _GL_X).ravel()
+        wq = (np.broadcast_to(_GL_W, (pq.lo.size, _GL_X.size)) * (pq.hi - pq.lo)[:, None]).ravel()
+        dens = pq.g(u)[0] * wq
+        t = model.t_of_u(u)
+        w = 1.0 / (t[:, None] ** 2 + model.s2)
+        sw = w.sum(1)
+        cmu, vu = (w * model.y).sum(1) / sw, 1.0 / sw
+        log_fac = np.zeros(t.size)
+        if model.normal_mu:  # L_normal(tau) = L_uniform(tau) N(m0; cmu, vu + s0^2)
+            vv = vu + model.s0**2
+            log_fac = 0.5 * (_LOG2PI + np.log(vv)) + 0.5 * (model.m0 - cmu) ** 2 / vv
+        with np.errstate(divide="ignore"):
+            base = log_fac + np.log(dens) - 0.5 * (_LOG2PI + np.log(vu))
+        keep = np.isfinite(base)
+        model._mu_nodes = (base[keep], cmu[keep], vu[keep])
+    base, cmu, vu = model._mu_nodes
     mu = np.atleast_1d(np.asarray(mu, float))
-    lphi = -0.5 * (_LOG2PI + np.log(vu)) - 0.5 * (mu[:, None] - cmu) ** 2 / vu
-    terms = lphi + log_fac + np.log(np.where(dens > 0, dens, np.nan))
-    top = np.nanmax(terms, 1, keepdims=True)
-    out = np.log(np.nansum(np.exp(terms - top), 1)) + top[:, 0] + model.lp_max - log_norm
+    terms = base - 0.5 * (mu[:, None] - cmu) ** 2 / vu
+    top = np.max(terms, 1, keepdims=True)
+    out = np.log(np.sum(np.exp(terms - top), 1)) + top[:, 0] + model.lp_max - log_norm
     return out
 
 
