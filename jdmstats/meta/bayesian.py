@@ -890,8 +890,8 @@ def bayes(
     --------
     >>> from jdmstats import meta
     >>> fit = meta.bayes([-1.2, -0.5, -0.9], [0.1, 0.2, 0.15], tau_prior="halfnormal", tau_scale=0.5)
-    >>> fit.table.loc["median", "mu"] < 0
-    True
+    >>> fit.table.loc["median"].round(6).tolist()  # bayesmeta 3.4: 0.2471690, -0.9243542, -0.9279685
+    [0.247169, -0.924354, -0.927969]
     """
     y, s, labels = _as_data(yi, vi, sei, labels)
     level = float(level)
