@@ -36,6 +36,7 @@ def _results():
         "anova": meta.anova(meta.metareg(YI, VI, YEARS, method="ML"),
                             meta.random_effects(YI, VI, method="ML")),
         "median_to_mean": meta.median_to_mean([10.0], [30], q1=[5.0], q3=[20.0]),
+        "bayes": meta.bayes(YI, VI, tau_prior="halfnormal", tau_scale=0.5),
     }
 
 

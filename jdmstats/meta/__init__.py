@@ -37,6 +37,8 @@ anova, fit_statistics      anova (likelihood-ratio test of nested models), fitst
                            AIC / BIC (also .loglik, .aic, .bic, .aicc on every fitted model)
 multilevel                 rma.mv: nested random intercepts, known V, REML/ML, profile CIs
 robust                     robust(): cluster-robust CR1 (metafor) or CR2 (clubSandwich)
+bayes, bayes_proportion    bayesmeta: Bayesian normal-normal model by numerical integration
+                           over tau (half-normal/Cauchy/t, uniform, Jeffreys tau priors)
 =========================  ===============================================================
 
 Examples
@@ -108,6 +110,9 @@ _EXPORTS = {
     "excess_significance": "failsafe",
     "ExcessSignificanceResult": "failsafe",
     "selection_model": "selection",
+    "bayes": "bayesian",
+    "bayes_proportion": "bayesian",
+    "BayesResult": "bayesian",
     "SelectionResult": "selection",
 }
 

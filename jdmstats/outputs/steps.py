@@ -66,13 +66,15 @@ _BUBBLE_X = {"year": "Publication year", "followup_months": "Follow-up (months)"
 def step_prevalence(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> list[Path]:
     """Question 1: ``prevalence.csv`` (one row per model), ``prevalence_cohorts.csv`` (the
     analysis set with exact CIs), ``prevalence_subgroups.csv``, ``prevalence_small_study.csv``,
-    ``prevalence_metareg.csv``, ``prevalence_leave1out.csv``, ``prevalence_exclusions.csv``;
-    forest plots (overall, by region), funnel against sample size, bubble, leave-one-out and
+    ``prevalence_metareg.csv``, ``prevalence_leave1out.csv``, ``prevalence_exclusions.csv``,
+    ``bayes_sensitivity_prevalence.csv`` (each subgroup refitted by the Bayesian model beside its
+    GLMM, :mod:`jdmstats.questions.bayes_sensitivity`); forest plots (overall, by region),
+    funnel against sample size, bubble, leave-one-out and
     Baujat plots.
 
     Examples
     --------
-    One cohort (fast: no figure is drawn for fewer than two); all seven tables are written:
+    One cohort (fast: no figure is drawn for fewer than two); all eight tables are written:
 
     >>> import tempfile, warnings
     >>> from jdmstats import datasets
@@ -82,9 +84,9 @@ def step_prevalence(tables: dict[str, pd.DataFrame], out: Path, progress=None) -
     ...     warnings.simplefilter("ignore")
     ...     paths = steps.step_prevalence(one, Path(tempfile.mkdtemp()))
     >>> sum(p.suffix == ".csv" for p in paths), all(p.exists() for p in paths)
-    (7, True)
+    (8, True)
     """
-    from jdmstats.questions import prevalence
+    from jdmstats.questions import bayes_sensitivity, prevalence
 
     out = Path(out)
     tdir = out / "tables"
@@ -93,7 +95,9 @@ def step_prevalence(tables: dict[str, pd.DataFrame], out: Path, progress=None) -
         ("prevalence", res.models.table), ("prevalence_cohorts", res.cohorts),
         ("prevalence_subgroups", res.subgroups), ("prevalence_small_study", res.small_study),
         ("prevalence_metareg", res.metareg), ("prevalence_leave1out", res.leave1out),
-        ("prevalence_exclusions", res.exclusions))]  # fmt: skip
+        ("prevalence_exclusions", res.exclusions),
+        ("bayes_sensitivity_prevalence", bayes_sensitivity.prevalence_sensitivity(
+            res.subgroups, res.data)))]  # fmt: skip
     return written + _prevalence_figures(res, out / "figures")
 
 
@@ -211,7 +215,8 @@ def step_response(tables: dict[str, pd.DataFrame], out: Path, progress=None,
     """Question 3: ``response_by_class.csv`` (courses of case patients), ``response_pooled.csv``
     (children of case patients and therapy arms, pooled over sources, per class),
     ``response_sources.csv`` (the per-source pairs), ``time_observations.csv`` (every reported
-    time), ``response_exclusions.csv`` and, when any course has a usable time,
+    time), ``response_exclusions.csv``, ``bayes_sensitivity_response.csv`` (each class refitted
+    by the Bayesian model beside its GLMM or exact CI) and, when any course has a usable time,
     ``time_to_regression.csv``, ``time_to_regression_models.csv``,
     ``time_to_regression_tests.csv``; the response forest plot, the time-to-regression curves
     (only classes with at least 5 timed observations), the plot of every reported time, and
@@ -229,10 +234,10 @@ def step_response(tables: dict[str, pd.DataFrame], out: Path, progress=None,
     >>> with warnings.catch_warnings():  # no usable time: a warning says so
     ...     warnings.simplefilter("ignore")
     ...     paths = steps.step_response(one, Path(tempfile.mkdtemp()))
-    >>> [p.stem for p in paths if p.suffix == ".csv"]
-    ['response_by_class', 'response_pooled', 'response_sources', 'time_observations', 'response_exclusions']
+    >>> [p.stem for p in paths if p.suffix == ".csv"][-2:]
+    ['response_exclusions', 'bayes_sensitivity_response']
     """
-    from jdmstats.questions import response
+    from jdmstats.questions import bayes_sensitivity, response
 
     out = Path(out)
     tdir = out / "tables"
@@ -243,7 +248,9 @@ def step_response(tables: dict[str, pd.DataFrame], out: Path, progress=None,
                write_table(res.pooled.table, tdir / "response_pooled.csv"),
                write_table(res.pooled.counts, tdir / "response_sources.csv"),
                write_table(res.time_observations, tdir / "time_observations.csv"),
-               write_table(res.exclusions, tdir / "response_exclusions.csv")]  # fmt: skip
+               write_table(res.exclusions, tdir / "response_exclusions.csv"),
+               write_table(bayes_sensitivity.response_sensitivity(res.pooled),
+                           tdir / "bayes_sensitivity_response.csv")]  # fmt: skip
     if res.time is not None:
         written += [write_table(res.time.table, tdir / "time_to_regression.csv"),
                     write_table(res.time.models, tdir / "time_to_regression_models.csv"),

@@ -11,6 +11,7 @@ import importlib
 _EXPORTS = {
     "forest": "forests",
     "forest_effects": "forests",
+    "forest_bayes": "forests",
     "forest_height": "forests",
     "funnel": "diagnostics",
     "bubble": "diagnostics",

@@ -1,5 +1,6 @@
-"""Publication forest plots: proportions (:func:`forest`) and generic effects
-(:func:`forest_effects`, e.g. mean differences and odds ratios).
+"""Publication forest plots: proportions (:func:`forest`), generic effects
+(:func:`forest_effects`, e.g. mean differences and odds ratios) and Bayesian fits with their
+shrinkage estimates (:func:`forest_bayes`).
 
 Layout (left to right, inside the Axes' original box): study label, events/N (proportions),
 the plot (point sized by weight with its 95% CI, pooled diamonds, prediction interval), and
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["forest", "forest_effects", "forest_height"]
+__all__ = ["forest", "forest_bayes", "forest_effects", "forest_height"]
 
 # fractions of the Axes' original width used by the columns
 _COLS_PROP = {"label": 0.0, "count": 0.30, "plot": (0.42, 0.76), "text": 0.79, "fs": 6.5}
@@ -94,6 +95,19 @@ def _setup(ax, width="double", height=None, cols=None, narrow=None):
     x0, x1 = cols["plot"]
     ax.set_position([box.x0 + x0 * box.width, box.y0, (x1 - x0) * box.width, box.height])
     return ax, (box, x0, x1)
+
+
+def _auto_xlim(vals, null, percent, log):
+    """x limits that hold ``vals`` (and the null line), padded for the scale."""
+    lo, hi = (float(min(vals)), float(max(vals))) if len(vals) else (0.0, 1.0)
+    if null is not None:
+        lo, hi = min(lo, null), max(hi, null)
+    if percent:
+        return 0.0, min(1.0, np.ceil(hi * 10 + 1e-9) / 10)
+    if log:
+        return lo / 1.2, hi * 1.2
+    pad = 0.05 * (hi - lo if hi > lo else 1.0)
+    return lo - pad, hi + pad
 
 
 def _render(ax, rows, geom, cols, percent, xlabel, null, log, xlim, header):
@@ -171,17 +185,7 @@ def _render(ax, rows, geom, cols, percent, xlabel, null, log, xlim, header):
     if xlim is None:
         vals = [v for r in rows for v in (r.get("lo"), r.get("hi"), r.get("est"))
                 if v is not None and np.isfinite(v)]  # fmt: skip
-        lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
-        if null is not None:
-            lo, hi = min(lo, null), max(hi, null)
-        if percent:
-            lo, hi = 0.0, min(1.0, np.ceil(hi * 10 + 1e-9) / 10)
-        elif log:
-            lo, hi = lo / 1.2, hi * 1.2
-        else:
-            pad = 0.05 * (hi - lo if hi > lo else 1.0)
-            lo, hi = lo - pad, hi + pad
-        xlim = (lo, hi)
+        xlim = _auto_xlim(vals, null, percent, log)
     ax.set_xlim(*xlim)
     ax.set_ylim(0.3, n + 1.6)
     if null is not None:
@@ -437,4 +441,117 @@ def forest_effects(
     lev = int(round(100 * level))
     _render(ax, rows, geom, cols, False, xlabel, null, log, xlim,
             ("Study", "", f"Estimate [{lev}% CI]"))  # fmt: skip
+    return ax
+
+
+def forest_bayes(
+    result,
+    ax=None,
+    *,
+    interval: str = "shortest",
+    xlabel: str | None = None,
+    null: float | None = 0.0,
+    log: bool = False,
+    xlim=None,
+    width="double",
+):
+    """Forest plot of a Bayesian meta-analysis (:func:`jdmstats.meta.bayes`) with shrinkage.
+
+    Each study shows its estimate with the ``result.level`` Wald interval (square, black) and,
+    just below, its shrinkage estimate (posterior median of theta_i with its credible interval;
+    orange circle, ``gid="shrinkage"``); then the posterior of mu (diamond: median and
+    interval) and the predictive interval of theta.  The result is drawn, never fitted.
+
+    Parameters
+    ----------
+    result : BayesResult
+    ax : Axes, optional
+    interval : {"shortest", "central"}
+        Which credible intervals to draw and print.
+    xlabel : str, optional
+        Default "Effect" ("Proportion" for :func:`jdmstats.meta.bayes_proportion` fits, drawn
+        back-transformed on a percent axis).
+    null : float, optional
+        Line of no effect (drawn scale); None for none (proportions default to none).
+    log : bool
+        Ratio measure: exponentiate and draw on a log axis (``null`` is then 1).
+    xlim : tuple, optional
+    width : "single" or "double"
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from statistics import NormalDist
+
+    from jdmstats.plots import style
+
+    if interval not in ("shortest", "central"):
+        raise ValueError(
+            f"forest_bayes: interval must be 'shortest' or 'central', got {interval!r}"
+        )
+    percent = getattr(result, "measure", "GEN") == "PLO"
+    if percent:
+        back = lambda v: 1 / (1 + np.exp(-np.asarray(v, float)))  # noqa: E731
+        null = None if null == 0.0 else null
+        log = False
+    else:
+        back = np.exp if log else (lambda v: np.asarray(v, float))
+        if log and null == 0.0:
+            null = 1.0
+    xlabel = xlabel or ("Proportion" if percent else "Effect")
+    lev = int(round(100 * result.level))
+    z = NormalDist().inv_cdf(1 - (1 - result.level) / 2)
+    pct = f"{100 * result.level:g}%"
+    lo_row, hi_row = f"{pct} lower ({interval})", f"{pct} upper ({interval})"
+    yi, sei = np.asarray(result.yi, float), np.asarray(result.sei, float)
+    shr = result.shrinkage
+    size = _sizes(np.asarray(result.weights, float)[: yi.size])
+
+    def txt(e, lo, hi):
+        return _ci_text(float(e), float(lo), float(hi), percent)
+
+    rows = []
+    for i, lab in enumerate(result.labels):
+        lo, hi = back(yi[i] - z * sei[i]), back(yi[i] + z * sei[i])
+        rows.append({"kind": "study", "label": str(lab), "est": float(back(yi[i])),
+                     "lo": float(lo), "hi": float(hi), "size": size[i],
+                     "text": txt(back(yi[i]), lo, hi)})  # fmt: skip
+    t = result.table
+    rows.append({"kind": "diamond", "label": f"mu (posterior median), k = {result.k}",
+                 "est": float(back(t.loc["median", "mu"])), "lo": float(back(t.loc[lo_row, "mu"])),
+                 "hi": float(back(t.loc[hi_row, "mu"])), "color": style.PALETTE[0],
+                 "text": txt(back(t.loc["median", "mu"]), back(t.loc[lo_row, "mu"]),
+                             back(t.loc[hi_row, "mu"]))})  # fmt: skip
+    rows.append({"kind": "pi", "label": f"{lev}% prediction interval (theta)", "est": np.nan,
+                 "lo": float(back(t.loc[lo_row, "theta"])),
+                 "hi": float(back(t.loc[hi_row, "theta"])),
+                 "text": f"[{_fmt(float(back(t.loc[lo_row, 'theta'])), percent)}, "
+                         f"{_fmt(float(back(t.loc[hi_row, 'theta'])), percent)}]"})  # fmt: skip
+    rows.append({"kind": "note", "label": f"tau median {t.loc['median', 'tau']:.3g}; prior "
+                 f"{result.tau_prior}; shrinkage estimates in orange"})  # fmt: skip
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        with style.context():
+            fig, ax = plt.subplots(figsize=(style.width(width), forest_height(yi.size, 2)))
+    cols = dict(_COLS_EFF)
+    ax, geom = _setup(ax, cols=cols, narrow=_NARROW_EFF)
+    if xlim is None:
+        vals = np.concatenate([back(yi - z * sei), back(yi + z * sei),
+                               back(shr[lo_row]), back(shr[hi_row]),
+                               back(np.array([t.loc[lo_row, "theta"], t.loc[hi_row, "theta"]]))])  # fmt: skip
+        xlim = _auto_xlim(vals[np.isfinite(vals)], null, percent, log)
+    _render(ax, rows, geom, cols, percent, xlabel, null, log, xlim,
+            ("Study", "", f"Estimate [{lev}% CI]"))  # fmt: skip
+    from matplotlib.collections import LineCollection
+
+    n = len(rows)
+    ys = np.arange(n, 0, -1, dtype=float)[: yi.size] - 0.3
+    med = back(shr["median"].to_numpy())
+    segs = [((float(a), y), (float(b), y)) for a, b, y in
+            zip(back(shr[lo_row].to_numpy()), back(shr[hi_row].to_numpy()), ys, strict=True)]  # fmt: skip
+    color = style.PALETTE[1]
+    ax.add_collection(LineCollection(segs, colors=color, linewidths=0.7, gid="shrinkage-ci"))
+    ax.scatter(med, ys, s=10, marker="o", color=color, zorder=3, gid="shrinkage", linewidths=0)
     return ax

@@ -48,6 +48,10 @@ TABLE_TITLES = {
     "prevalence_leave1out": "Leave-one-out",
     "prevalence_cohorts": "Cohorts in the prevalence analysis",
     "prevalence_exclusions": "Cohorts left out of the primary prevalence analysis",
+    "bayes_sensitivity_prevalence": "Prevalence by subgroup, Bayesian sensitivity analysis "
+                                    "(half-normal(1) prior on tau, logit scale) beside the GLMM",
+    "bayes_sensitivity_response": "Response per therapy class, Bayesian sensitivity analysis "
+                                  "(half-normal(1) prior on tau, logit scale) beside the GLMM",
     "delay_metareg": "Meta-regression of logit prevalence on diagnostic delay",
     "delay_groups": "Delay by calcinosis group: mean differences and odds ratios",
     "delay_ipd": "Patient-level logistic regression of calcinosis on delay",
