@@ -469,10 +469,12 @@ def _same_study(tables: dict[str, list[dict]]) -> list[Problem]:
                                    ("arms", "cohort_id", "cohorts", "cohort_id")):  # fmt: skip
         if name not in tables or target not in tables:
             continue
+        known = {s.get("study_id") for s in tables.get("studies", [])}
         owner = {r.get(key): r.get("study_id") for r in tables[target]}
         for rec in tables[name]:
             ref, sid = rec.get(col), rec.get("study_id")
-            if ref in owner and sid is not None and owner[ref] != sid:
+            # a parent whose own study_id is unknown is reported there, once
+            if ref in owner and sid is not None and owner[ref] != sid and owner[ref] in known:
                 problems.append(problem(rec, "study_id", sid, f"must be the study_id of its "
                                         f"{col} {ref} in {target} ({owner[ref]})"))  # fmt: skip
     for rec in tables.get("exclusions", []):
@@ -530,6 +532,9 @@ def check_inherited(tables: dict[str, list[dict]]) -> list[Problem]:
         if name not in tables or counted not in tables:
             continue
         n = Counter(r.get(key) for r in tables[counted])
+        parents = Counter(r.get(key) for r in tables[name])
+        if any(k not in parents for k in n) or any(v > 1 for v in parents.values()):
+            continue  # a dangling or duplicated key is reported (once) as the cause instead
         for rec in tables[name]:
             stated = rec.get(col)
             if stated is not None and col not in rec.get(BAD, ()) and stated != n[rec.get(key)]:

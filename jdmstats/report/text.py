@@ -202,7 +202,8 @@ def verdicts(t: dict[str, pd.DataFrame]) -> dict[str, str]:
         k = pd.to_numeric(cls["k_sources"], errors="coerce").fillna(0)
         out["response"] = (
             f"Verdict: weak: case reports and small series only; {int((k <= 1).sum())} of "
-            f"{len(cls)} therapy classes rest on one source or none, and selection of "
+            f"{len(cls)} classes with treatment evidence (case courses or therapy arms) rest "
+            "on one source or none, and selection of "
             "successes makes every rate an overstatement.")
     return out
 
