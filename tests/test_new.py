@@ -187,3 +187,12 @@ def test_filled_sources_reach_the_prevalence_forest_and_response_tables(tmp_path
     new = sources[sources["study_id"] == "Democase2099"]
     assert list(new[["class", "kind", "children", "responders", "complete"]].itertuples(
         index=False, name=None)) == [("bisphosphonate", "patients", 1, 1, 1)]  # fmt: skip
+
+
+def test_skeleton_for_a_source_without_year():
+    from jdmstats.evidence.skeleton import skeleton
+
+    doc = yaml.safe_load(skeleton("cohort", "DemoND", today="2026-12-03"))
+    assert doc["study_id"] == "DemoND"
+    assert doc["first_author"] == "Demo"
+    assert doc["year"] is None

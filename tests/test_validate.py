@@ -326,3 +326,19 @@ def test_nd_study_id_with_blank_year_is_valid(source, write_source):
 def test_nd_study_id_must_not_have_a_year(source, write_source):
     source["study_id"] = "TestauthorND"
     only(validate_path(write_source(source, name="TestauthorND")), "study_id", "means no year")
+
+
+def test_study_label_of_an_id_without_year():
+    from jdmstats.evidence.schema import study_label
+
+    assert study_label("ShehataND") == "Shehata n.d."
+    assert study_label("Pachman1998") == "Pachman 1998"
+    assert study_label("Wang2021_B") == "Wang 2021 B"
+    assert study_label("Smithson") == "Smithson"
+
+
+def test_study_id_in_text_finds_nd_ids():
+    from jdmstats.evidence.schema import STUDY_ID_IN_TEXT
+
+    assert STUDY_ID_IN_TEXT.findall("Mukamel2001;ShehataND;Yildirim2021") == [
+        "Mukamel2001", "ShehataND", "Yildirim2021"]

@@ -675,10 +675,9 @@ def check_records(tables: dict[str, list[dict]]) -> list[Problem]:
     return problems
 
 
-OTHER_METHODS = re.compile(r"seed|other method|citation|reference list|hand search", re.I)
-"""A search-log row whose ``database`` matches this is identification by other methods (the
-same rule as :data:`jdmstats.questions.prisma.OTHER_METHODS`)."""
-_STUDY_IDS = re.compile(r"[A-Z][A-Za-z]+[0-9]{4}[a-z]?")
+OTHER_METHODS = re.compile(schema.OTHER_METHODS, re.I)
+"""Compiled :data:`jdmstats.evidence.schema.OTHER_METHODS`."""
+_STUDY_IDS = schema.STUDY_ID_IN_TEXT
 
 
 def _other_methods(studies, log, found: set, missing: str) -> list[Problem]:

@@ -182,9 +182,9 @@ def build_records(hits: list[dict], search_log: list[dict], studies: list[dict],
     by_id = {s["study_id"]: s for s in studies}
     for q in search_log:
         ids = str(q.get("included_ids") or "")
-        for sid in re.findall(r"\b[A-Z][A-Za-z]+(?:[0-9]{4}|ND)[a-z]?\b", ids):
+        for sid in schema.STUDY_ID_IN_TEXT.findall(ids):
             s = by_id.get(sid)
-            if sid in have or s is None or re.search(r"seed|other method", str(q.get("database")),
+            if sid in have or s is None or re.search(schema.OTHER_METHODS, str(q.get("database")),
                                                      re.I):  # fmt: skip
                 continue
             url = s.get("url") or (f"https://doi.org/{s['doi']}" if s.get("doi") else None)

@@ -775,6 +775,22 @@ STUDY_ID_PATTERN = re.compile(r"^[A-Z][A-Za-z]+(?:[0-9]{4}|ND)[a-z]?$")
 """``FirstauthorYYYY`` (optional a/b suffix), or ``FirstauthorND`` when no page read gives the
 publication year (``year`` is then blank: a missing year is a note, never a reason to exclude)."""
 
+STUDY_ID_IN_TEXT = re.compile(r"\b[A-Z][A-Za-z]+(?:[0-9]{4}|ND)[a-z]?\b")
+"""A study_id inside free text (the ``included_ids`` of a search-log row, say)."""
+OTHER_METHODS = r"seed|other method|citation|reference list|hand search"
+"""A search-log row whose ``database`` matches this (case-insensitive) is identification by
+other methods (PRISMA 2020's second column), e.g. the seed reports the project started from."""
+
+
+def study_label(study_id) -> str:
+    """``"Pachman1998"`` -> ``"Pachman 1998"``, ``"ShehataND"`` -> ``"Shehata n.d."`` (no year
+    stated), ``"Wang2021_B"`` -> ``"Wang 2021 B"``; other ids are kept as they are."""
+    m = re.match(r"^([A-Za-z]+?)(\d{4}|ND(?=[a-z]?(?:_|$)))([a-z]?)(.*)$", str(study_id))
+    if not m:
+        return str(study_id)
+    year = "n.d." if m.group(2) == "ND" else m.group(2)
+    return f"{m.group(1)} {year}{m.group(3)}{m.group(4).replace('_', ' ')}"
+
 PLACEHOLDER = "TODO"
 """A value still to be filled in an extraction file (the skeletons of ``jdmstats new``): every
 one left is a validation problem."""

@@ -64,12 +64,13 @@ def _vocab(values) -> str:
     return " | ".join(values)
 
 
-def _source_block(kind: str, study_id: str, year: int, author: str, today: str) -> str:
+def _source_block(kind: str, study_id: str, year: int | None, author: str, today: str) -> str:
     design = {"case": "case_report"}.get(kind, PLACEHOLDER)
     return f"""\
 study_id: {study_id}
 first_author: {author}       # family name as printed; leave out when no author list was read
-year: {year}
+year: {"null                # not given on any page read (the study_id ends in ND)"
+       if year is None else year}
 title: {PLACEHOLDER}            # "title of the source", in quotes if it has a colon
 journal: null
 doi: null                 # bare DOI (10.1234/abcd), no https://doi.org/ prefix
@@ -169,14 +170,16 @@ arms:
 _BLOCKS = {"cohort": _COHORT, "case": _CASE, "arm": _ARM}
 
 
-def _check(kind: str, study_id: str) -> int:
+def _check(kind: str, study_id: str) -> int | None:
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}{schema.did_you_mean(kind, KINDS)}; "
                          f"accepted: {', '.join(KINDS)}")  # fmt: skip
     if not schema.STUDY_ID_PATTERN.match(study_id):
         raise ValueError(f"study_id {study_id!r} is not FirstauthorYYYY (ASCII letters, a "
-                         "four-digit year, optional a/b suffix), e.g. Smith2010 or Smith2010b")  # fmt: skip
-    return int(re.search(r"[0-9]{4}", study_id).group())
+                         "four-digit year, optional a/b suffix), e.g. Smith2010 or Smith2010b, "
+                         "or FirstauthorND when no page gives the year")  # fmt: skip
+    digits = re.search(r"[0-9]{4}", study_id)
+    return int(digits.group()) if digits else None
 
 
 def skeleton(kind: str, study_id: str, today: str | None = None) -> str:
@@ -199,7 +202,7 @@ def skeleton(kind: str, study_id: str, today: str | None = None) -> str:
     """
     year = _check(kind, study_id)
     today = today or datetime.date.today().isoformat()
-    author = re.match(r"[A-Za-z]+", study_id).group()
+    author = re.match(r"[A-Za-z]+?(?=[0-9]{4}|ND[a-z]?$)", study_id).group()
     head = (f"# Extraction file for {study_id} (a {kind}): replace every {PLACEHOLDER}; see "
             "data/extraction/README.md.\n# Blank (null) means \"not stated\": never write 0 for "
             "it. `jdmstats validate` lists what is left.\n")  # fmt: skip

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,11 +87,10 @@ def words(value) -> str:
 
 
 def study_label(study_id: str, first_author=None, year=None) -> str:
-    """``"Pachman1998"`` -> ``"Pachman 1998"`` (an id without a year is kept as it is)."""
-    m = re.match(r"^([A-Za-z]+?)(\d{4})([a-z]?)(.*)$", str(study_id))
-    if not m:
-        return str(study_id)
-    return f"{m.group(1)} {m.group(2)}{m.group(3)}{m.group(4).replace('_', ' ')}"
+    """``"Pachman1998"`` -> ``"Pachman 1998"`` (:func:`jdmstats.evidence.schema.study_label`)."""
+    from jdmstats.evidence.schema import study_label as label
+
+    return label(study_id)
 
 
 # ------------------------------------------------------------------------------- the layer

@@ -205,17 +205,10 @@ def _derive(keep: pd.DataFrame) -> pd.DataFrame:
 
 
 def _label(cohort_id: str, year) -> str:
-    """``"Pachman1998"`` -> ``"Pachman 1998"``, ``"ShehataND"`` -> ``"Shehata n.d."`` (no year
-    stated); other cohort ids are kept as they are."""
-    import re
+    """Cohort label for tables and figures (:func:`jdmstats.evidence.schema.study_label`)."""
+    from jdmstats.evidence.schema import study_label
 
-    m = re.match(r"^([A-Za-z]+?)(\d{4})([a-z]?)(.*)$", str(cohort_id))
-    if not m:
-        nd = re.match(r"^([A-Za-z]+?)ND([a-z]?)(_.*)?$", str(cohort_id))
-        if nd:  # no publication year stated: "SmithND" -> "Smith n.d."
-            return f"{nd.group(1)} n.d.{nd.group(2)}{(nd.group(3) or '').replace('_', ' ')}"
-        return str(cohort_id)
-    return f"{m.group(1)} {m.group(2)}{m.group(3)}{m.group(4).replace('_', ' ')}"
+    return study_label(cohort_id)
 
 
 # --------------------------------------------------------------------------- models

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from jdmstats.evidence import schema
+
 __all__ = ["PrismaCounts", "prisma_counts", "counts_table", "reason_category"]
 
 REASONS = (
@@ -53,10 +55,10 @@ REASONS = (
     ("cohort or registry without the data needed", ("cohort", "registry", "trial")),
 )  # fmt: skip
 """Reason categories (first match wins) and the words that assign a logged reason to them."""
-OTHER_METHODS = r"seed|other method|citation|reference list|hand search"
+OTHER_METHODS = schema.OTHER_METHODS
 """A log row whose ``database`` matches this is identification by other methods (PRISMA 2020's
-second column), e.g. the seed reports the project started from."""
-_STUDY_ID = re.compile(r"\b[A-Z][A-Za-z]+[0-9]{4}[a-z]?\b")
+second column), e.g. the seed reports the project started from (:mod:`~jdmstats.evidence.schema`)."""
+_STUDY_ID = schema.STUDY_ID_IN_TEXT
 OTHER = "several reasons logged together, not counted apart"
 
 
