@@ -149,6 +149,7 @@ def test_filled_sources_reach_the_prevalence_forest_and_response_tables(tmp_path
     import matplotlib.text
 
     from jdmstats import datasets
+    from jdmstats.evidence.schema import study_label
     from jdmstats.outputs import runner, steps
     from jdmstats.questions import prevalence
 
@@ -179,7 +180,7 @@ def test_filled_sources_reach_the_prevalence_forest_and_response_tables(tmp_path
     assert (row["events"], row["total"], row["region"]) == (20, 80, "europe")
     glmm = pd.read_csv(tables / "prevalence.csv").set_index("model").loc["glmm_primary"]
     assert glmm["k"] == k0 + 1
-    label = steps._short("Demo2099")
+    label = study_label("Demo2099")
     assert label in drawn["prevalence_forest"], "the forest plot has a row for the new cohort"
     assert label in drawn["prevalence_forest_region"]
 

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from jdmstats.evidence.schema import study_label
+
 __all__ = ["Column", "TableSpec", "PubTable", "TABLES", "build", "build_all", "to_csv",
            "to_markdown", "to_latex", "to_html", "write_publication", "summary_counts",
            "fmt_pct", "fmt_ratio", "fmt_p", "study_label", "PUBLICATION_DIR"]  # fmt: skip
@@ -84,13 +86,6 @@ def words(value) -> str:
         return ""
     text = " ".join(_WORDS.get(w, w) for w in str(value).split("_"))
     return text[:1].upper() + text[1:]
-
-
-def study_label(study_id: str, first_author=None, year=None) -> str:
-    """``"Pachman1998"`` -> ``"Pachman 1998"`` (:func:`jdmstats.evidence.schema.study_label`)."""
-    from jdmstats.evidence.schema import study_label as label
-
-    return label(study_id)
 
 
 # ------------------------------------------------------------------------------- the layer

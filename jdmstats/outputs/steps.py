@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from jdmstats.evidence.schema import study_label
 from jdmstats.outputs.tables import as_written, write_table
 
 __all__ = ["STEPS", "COST", "STEP_OPTIONS", "OPTION_DEFAULTS", "step_descriptive",
@@ -41,12 +42,6 @@ def _save(fig, path: Path) -> list[Path]:
     written = style.save(fig, path)
     _pyplot().close(fig)
     return written
-
-
-def _short(cohort_id: str) -> str:
-    from jdmstats.questions.prevalence import _label
-
-    return _label(cohort_id, None)
 
 
 # --------------------------------------------------------------------------------- descriptive
@@ -202,7 +197,7 @@ def _delay_figures(res, fdir: Path) -> list[Path]:
                 continue
             fig, ax = style.figure("double", forest_height(pooled.k, n_pooled=1))
             forest_effects(pooled.studies["yi"], pooled.studies["vi"],
-                           labels=[_short(c) for c in pooled.studies["cohort_id"]],
+                           labels=[study_label(c) for c in pooled.studies["cohort_id"]],
                            fit=pooled.fit, ax=ax, **kw)  # fmt: skip
             written += _save(fig, fdir / name)
     return written

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from jdmstats.errors import InsufficientDataError
+from jdmstats.evidence.schema import study_label
 from jdmstats.results import ResultMixin
 
 __all__ = [
@@ -199,16 +200,9 @@ def _derive(keep: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
     for col in ("region", "design", "calcinosis_timing"):
         d[col] = _str(d[col]).fillna(NOT_STATED).to_numpy()
-    d["label"] = [_label(cid, yr) for cid, yr in zip(d["cohort_id"], d["year"], strict=True)]
+    d["label"] = [study_label(cid) for cid in d["cohort_id"]]
     d = d.sort_values(["year", "cohort_id"], kind="stable").reset_index(drop=True)
     return d
-
-
-def _label(cohort_id: str, year) -> str:
-    """Cohort label for tables and figures (:func:`jdmstats.evidence.schema.study_label`)."""
-    from jdmstats.evidence.schema import study_label
-
-    return study_label(cohort_id)
 
 
 # --------------------------------------------------------------------------- models
