@@ -102,3 +102,12 @@ def harmonised(tmp_path, source, write_source):
     harmonise(tmp_path / "extraction", out)
     return out
 
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure a test opened (the plot test modules use it throughout)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -6,7 +6,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -17,10 +16,7 @@ YI = [-2.31, -0.46, -2.30, -1.76, -1.26, -2.42]
 SEI = [0.60, 0.56, 0.88, 0.45, 0.64, 1.53]
 
 
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def _gid(ax, gid):

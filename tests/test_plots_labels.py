@@ -18,11 +18,7 @@ from jdmstats.plots import style  # noqa: E402
 from jdmstats.plots.diagnostics import bubble  # noqa: E402
 from jdmstats.plots.labels import LABEL_GID, label_boxes, place_labels  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 @pytest.fixture(scope="module")

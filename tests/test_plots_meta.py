@@ -26,10 +26,7 @@ LABELS = [f"Study {i}" for i in range(8)]
 YEARS = np.array([1976, 1998, 2000, 2008, 2009, 2013, 2017, 2020])
 
 
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 @pytest.fixture(scope="module")

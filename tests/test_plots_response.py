@@ -6,7 +6,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from test_response import _csv, as_episodes  # noqa: E402
@@ -16,11 +15,7 @@ from jdmstats.plots import style  # noqa: E402
 from jdmstats.plots.survival import at_risk_counts, survival_curves, swimmer  # noqa: E402
 from jdmstats.plots.therapy import response_forest  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 @pytest.fixture(scope="module")
