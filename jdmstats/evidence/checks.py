@@ -533,10 +533,12 @@ def check_inherited(tables: dict[str, list[dict]]) -> list[Problem]:
             continue
         n = Counter(r.get(key) for r in tables[counted])
         parents = Counter(r.get(key) for r in tables[name])
-        if any(k not in parents for k in n) or any(v > 1 for v in parents.values()):
-            continue  # a dangling or duplicated key is reported (once) as the cause instead
+        if any(k not in parents for k in n):
+            continue  # a dangling key is reported as the cause (its rows' parent is unknown)
         for rec in tables[name]:
             stated = rec.get(col)
+            if parents[rec.get(key)] > 1:
+                continue  # a duplicated key is reported as the cause
             if stated is not None and col not in rec.get(BAD, ()) and stated != n[rec.get(key)]:
                 problems.append(problem(rec, col, stated, f"{counted} has {n[rec.get(key)]} "
                                         f"row(s) of this {key}: rows were deleted or added by "
