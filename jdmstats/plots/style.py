@@ -138,50 +138,121 @@ def figure(width: str | float = "single", height: float | None = None):
     return fig, ax
 
 
+DPI = 300
+"""Resolution of the PNG files (and of the layout pass that measures the crop)."""
+PAD = 0.02
+"""Margin (inches) around the tight bounding box of a saved figure."""
+MARGIN = (0.4, 0.15, 0.25)
+"""Room drawn around the figure for labels outside it: (fraction of the width on each side,
+fraction of the height above and below, plus inches on every side)."""
+
+
 def save(fig, path: str | Path, formats=("pdf", "png")) -> list[Path]:
     """Save a figure as PDF and 300-dpi PNG with metadata that does not change between runs.
 
-    The tight bounding box is computed once and used for every format (one layout pass less
-    per format than ``bbox_inches="tight"``, and the PDF and PNG get the same crop).
+    The figure is laid out once: one raster pass at 300 dpi both measures the tight bounding
+    box and renders the PNG, which is that raster cropped to the box (whole pixels, rounded
+    outwards); the PDF is then drawn once, cropped to the same box. (``bbox_inches="tight"``
+    lays the whole figure out again for every format.) When something is drawn outside the
+    figure, so that the box leaves the canvas, the PNG is drawn again for the box.
 
     Parameters
     ----------
     fig : matplotlib Figure
     path : path-like
         Output path without (or with any) suffix; one file per format is written.
+    formats : sequence of str
+        Formats to write, in this order (``"pdf"`` and ``"png"``; others go to ``savefig``).
 
     Returns
     -------
     list of Path
     """
-    import matplotlib
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    bbox = tight_bbox(fig, dpi=300)
+    raster, bbox = _render(fig, DPI, PAD)
     written = []
     for fmt in formats:
         target = path.with_suffix(f".{fmt}")
-        meta = {"pdf": {"Creator": "jdmstats", "Producer": "matplotlib", "CreationDate": None},
-                "png": {"Software": f"matplotlib {matplotlib.__version__}"}}.get(fmt, {})  # fmt: skip
-        extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}  # fast zlib
-        fig.savefig(target, format=fmt, dpi=300, metadata=meta, bbox_inches=bbox, **extra)
+        if fmt == "png" and raster is not None:
+            _write_png(raster, target)
+        else:
+            extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}  # fast zlib
+            fig.savefig(target, format=fmt, dpi=DPI, metadata=_metadata(fmt),
+                        bbox_inches=bbox, **extra)  # fmt: skip
         written.append(target)
     return written
 
 
-def tight_bbox(fig, pad: float = 0.02, dpi: float = 300):
-    """The figure's tight bounding box (inches) plus ``pad``, computed once for all formats.
+def _metadata(fmt: str) -> dict:
+    """File metadata without dates or paths (the same on every run)."""
+    import matplotlib
 
-    ``savefig(bbox_inches="tight")`` lays the whole figure out again for every format; one
-    layout pass here serves the PDF and the PNG, and gives both the same crop. The layout is
-    measured at the resolution the PNG is written at: text measured at the screen's 100 dpi
-    comes out slightly narrower than at 300 dpi, which clipped long labels at the edges.
-    """
-    old = fig.dpi
+    return {"pdf": {"Creator": "jdmstats", "Producer": "matplotlib", "CreationDate": None},
+            "png": {"Software": f"matplotlib {matplotlib.__version__}"}}.get(fmt, {})  # fmt: skip
+
+
+def _write_png(rgba, target: Path) -> None:
+    from matplotlib import image
+
+    image.imsave(target, rgba, format="png", origin="upper", dpi=DPI, metadata=_metadata("png"),
+                 pil_kwargs={"compress_level": 1})  # fmt: skip
+
+
+@contextlib.contextmanager
+def _agg_canvas(fig, dpi: float):
+    """The figure on an Agg canvas at ``dpi`` (its own canvas and dpi are restored after)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    old_canvas, old_dpi = fig.canvas, fig.dpi
+    canvas = old_canvas if isinstance(old_canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     fig.set_dpi(dpi)
     try:
-        fig.draw_without_rendering()
-        return fig.get_tightbbox(fig.canvas.get_renderer()).padded(pad)
+        yield canvas
     finally:
-        fig.set_dpi(old)
+        fig.set_dpi(old_dpi)
+        if canvas is not old_canvas:
+            fig.set_canvas(old_canvas)
+
+
+def _render(fig, dpi: float, pad: float):
+    """One raster pass: ``(cropped RGBA array or None, tight bbox in inches)``.
+
+    Labels may lie outside the figure (the tight box then grows past it), so the raster is
+    drawn on a canvas with margins of whole pixels around the figure, as ``savefig`` draws a
+    figure cropped to a box (matplotlib's ``_tight_bbox.adjust_bbox``), and the tight box is
+    cut out of it. The array is ``None`` when the box reaches beyond those margins.
+    """
+    import numpy as np
+    from matplotlib import _tight_bbox
+    from matplotlib.transforms import Bbox
+
+    w, h = fig.get_size_inches()
+    mx = round((MARGIN[0] * w + MARGIN[2]) * dpi) / dpi
+    my = round((MARGIN[1] * h + MARGIN[2]) * dpi) / dpi
+    with _agg_canvas(fig, dpi) as canvas:
+        restore = _tight_bbox.adjust_bbox(fig, Bbox.from_extents(-mx, -my, w + mx, h + my),
+                                          canvas.get_renderer(), dpi)  # fmt: skip
+        try:
+            canvas.draw()
+            box = fig.get_tightbbox(canvas.get_renderer()).padded(pad)  # canvas frame
+            rgba = np.asarray(canvas.buffer_rgba())
+        finally:
+            restore()
+    bbox = box.translated(-mx, -my)  # figure frame
+    height, width = rgba.shape[:2]
+    x0, x1 = int(np.floor(box.x0 * dpi)), int(np.ceil(box.x1 * dpi))
+    top, bottom = height - int(np.ceil(box.y1 * dpi)), height - int(np.floor(box.y0 * dpi))
+    if x0 < 0 or top < 0 or x1 > width or bottom > height:
+        return None, bbox
+    return rgba[top:bottom, x0:x1].copy(), bbox
+
+
+def tight_bbox(fig, pad: float = PAD, dpi: float = DPI):
+    """The figure's tight bounding box (inches) plus ``pad``, as :func:`save` crops it.
+
+    The layout is measured at the resolution the PNG is written at: text measured at the
+    screen's 100 dpi comes out slightly narrower than at 300 dpi, which clipped long labels at
+    the edges.
+    """
+    return _render(fig, dpi, pad)[1]
