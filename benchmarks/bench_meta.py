@@ -22,8 +22,8 @@ import numpy as np
 from _timing import best_of, run_r
 
 from jdmstats.meta._solver import fit_batch
-from jdmstats.meta.regression import metareg, permutation_test
 from jdmstats.meta.model import random_effects
+from jdmstats.meta.regression import metareg, permutation_test
 
 
 def simulate(k: int, seed: int = 1, slope: float = 0.0):

@@ -68,7 +68,7 @@ from jdmstats.outputs.manifest import (
     write_notes,
 )
 from jdmstats.outputs.progress import Board, Progress
-from jdmstats.outputs.steps import COST, OPTION_DEFAULTS, STEP_OPTIONS, STEPS
+from jdmstats.outputs.steps import COST, OPTION_DEFAULTS, STEP_OPTIONS, STEPS, Step
 from jdmstats.outputs.tables import FLOAT_FORMAT, write_table
 
 __all__ = ["run", "STEPS", "StepError", "resolve_data", "default_jobs", "script_main",
@@ -180,26 +180,35 @@ def _own_figures():
                 plt.close(num)
 
 
-def _execute(name: str, tables: dict[str, pd.DataFrame], out: Path,
-             bar: Callable[..., None], options: dict | None = None) -> tuple:  # fmt: skip
-    """Run one step with the jdmstats style, its figures closed and its warnings recorded.
+def _tasks(name: str) -> list:
+    """The tasks of step ``name``: its analysis, then its parts (a plain function is one task).
 
-    ``options`` are the analysis options of the run; the step receives those it declares in
-    :data:`~jdmstats.outputs.steps.STEP_OPTIONS`. Returns ``(name, files, notes, error,
-    seconds)``; ``error`` is the message of a failure (the other steps still run), ``notes``
-    the ``(step, category, message)`` of each distinct :class:`UserWarning` the step raised.
+    Each task is ``(part, function)``; ``part`` is ``None`` for the analysis, else the part's
+    index (:class:`~jdmstats.outputs.steps.Step`).
+    """
+    step = STEPS[name]
+    if isinstance(step, Step):
+        return [(None, step.analyse), *((i, write) for i, (_, write) in enumerate(step.parts))]
+    return [(None, step)]
+
+
+def _execute(name: str, call: Callable[[], object]) -> tuple:
+    """Run one task of step ``name`` with the jdmstats style, its figures closed and its
+    warnings recorded: ``(value, notes, error, seconds)``.
+
+    ``error`` is the message of a failure (the other steps still run), ``notes`` the
+    ``(step, category, message)`` of each distinct :class:`UserWarning` the task raised.
     """
     from jdmstats.errors import DataValidationError
     from jdmstats.plots import style
 
-    step = STEPS[name]
     start = time.perf_counter()
-    files: list[Path] = []
+    value = None
     error = None
     try:
         with style.context(), _own_figures(), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            files = list(step(tables, out, progress=bar, **_options_of(name, options)))
+            value = call()
     except DataValidationError:
         raise
     except Exception as exc:  # noqa: BLE001 - reported per step, the others still run
@@ -215,7 +224,50 @@ def _execute(name: str, tables: dict[str, pd.DataFrame], out: Path,
         row = (name, w.category.__name__, " ".join(str(w.message).split()))
         if row not in notes:
             notes.append(row)
-    return (name, [Path(f) for f in files], notes, error, time.perf_counter() - start)
+    return value, notes, error, time.perf_counter() - start
+
+
+def _call(name: str, part, fn, tables, out: Path, bar, options, result):
+    """The zero-argument call of one task of step ``name`` (see :func:`_tasks`)."""
+    if part is not None:
+        return lambda: fn(result, out)
+    opts = _options_of(name, options)
+    if isinstance(STEPS[name], Step):
+        return lambda: fn(tables, progress=bar, **opts)
+    return lambda: fn(tables, out, progress=bar, **opts)
+
+
+class _Outcome:
+    """What one step did, assembled from its tasks in their declared order."""
+
+    def __init__(self, name: str, n_tasks: int):
+        self.name, self.left = name, n_tasks
+        self.staged = isinstance(STEPS[name], Step)  # an analysis, then parts
+        self.files: list[list[Path]] = [[] for _ in range(n_tasks)]
+        self.notes: list[list[tuple[str, str, str]]] = [[] for _ in range(n_tasks)]
+        self.error: str | None = None
+        self.seconds = 0.0
+        self.result = None
+
+    def add(self, index: int, value, notes, error, seconds) -> None:
+        """Record task ``index``: its returned value, warnings, error and seconds."""
+        self.left -= 1
+        self.notes[index] = notes
+        self.seconds += seconds
+        if error is not None:
+            self.error = self.error or error
+        elif self.staged and index == 0:  # the analysis: its result is for the parts
+            self.result = value
+        else:
+            self.files[index] = [Path(f) for f in (value or [])]
+
+    def tuple(self) -> tuple:
+        """``(name, files, notes, error, seconds)``; no files when a task failed."""
+        notes: list[tuple[str, str, str]] = []
+        for rows in self.notes:
+            notes += [r for r in rows if r not in notes]
+        files = [] if self.error else [f for part in self.files for f in part]
+        return (self.name, files, notes, self.error, self.seconds)
 
 
 def _options_of(name: str, options: dict | None) -> dict:
@@ -263,30 +315,46 @@ def default_jobs() -> int:
     return max(1, min(cores or 1, len(STEPS)))
 
 
+def _preload(names: list[str]) -> None:
+    """Import what the steps' tasks import (:attr:`Step.modules`), once, before forking."""
+    import importlib
+
+    for name in names:
+        for module in getattr(STEPS[name], "modules", ()):
+            importlib.import_module(module)
+    if "jdmstats.plots.style" in sys.modules:
+        sys.modules["jdmstats.plots.style"].register_fonts()
+
+
 # Shared with forked workers (set before the pool starts; never pickled).
 _WORK: dict = {}
 
 
-def _worker(name: str) -> tuple:
+def _worker(name: str, part, result) -> tuple:
     queue = _WORK["queue"]
 
     def bar(done: int, total: int, label: str = "") -> None:
         if queue is not None:
             queue.put((name, done, total, label))
 
-    return _execute(name, _WORK["tables"], _WORK["out"], bar, _WORK["options"])
+    fn = dict(_tasks(name))[part]
+    return _execute(name, _call(name, part, fn, _WORK["tables"], _WORK["out"], bar,
+                                _WORK["options"], result))  # fmt: skip
 
 
 def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO | None,
                   lines: bool = False, options: dict | None = None) -> dict[str, tuple]:  # fmt: skip
-    """Run ``names`` in ``jobs`` forked worker processes; outcomes by step name.
+    """Run the tasks of ``names`` in ``jobs`` forked worker processes; outcomes by step name.
 
-    The workers are forked when the first step is submitted, before this process starts any
+    The analyses start first, longest first; when one ends, the parts of its step are queued
+    with its result (pickled), so that the figures of one question are drawn in parallel.
+    The workers are forked when the first task is submitted, before this process starts any
     thread (the progress listener starts after), so no lock is copied in a held state.
     """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    _preload(names)
     ctx = multiprocessing.get_context("fork")
     board = Board(stream, lines=lines)
     queue = ctx.SimpleQueue() if stream is not None else None
@@ -300,24 +368,56 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO
                 return
             board.progress(*item)
 
-    tasks = sorted(names, key=lambda n: -COST.get(n, 1))  # stable: longest steps start first
+    order = sorted(names, key=lambda n: -COST.get(n, 1))  # stable: longest steps start first
+    records = {n: _Outcome(n, len(_tasks(n))) for n in names}
     outcomes: dict[str, tuple] = {}
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures = {pool.submit(_worker, n): n for n in tasks}  # forks the workers
+            running = {pool.submit(_worker, n, None, None): (n, 0) for n in order}  # forks
             board.started(names)
             if queue is not None:
                 listener = threading.Thread(target=listen, daemon=True)
                 listener.start()
-            for future in as_completed(futures):
-                outcome = future.result()
-                outcomes[futures[future]] = outcome
-                board.finished(outcome[0], _summary(outcome), outcome[2])
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: order.index(running[f][0])):
+                    name, index = running.pop(future)
+                    rec = records[name]
+                    rec.add(index, *future.result())
+                    if index == 0 and rec.error is None and rec.left:
+                        for i, (part, _) in enumerate(_tasks(name)[1:], start=1):
+                            running[pool.submit(_worker, name, part, rec.result)] = (name, i)
+                        rec.result = None
+                    if rec.left == 0 or (index == 0 and rec.error is not None):
+                        outcomes[name] = rec.tuple()
+                        board.finished(name, _summary(outcomes[name]), outcomes[name][2])
     finally:
         _WORK.clear()
         if listener is not None:
             queue.put(None)
             listener.join(timeout=5)
+    return outcomes
+
+
+def _run_sequential(names: list[str], tables, out: Path, stream: TextIO | None, tty: bool,
+                    options: dict | None = None) -> dict[str, tuple]:  # fmt: skip
+    """Run the tasks of ``names`` one after the other in this process; outcomes by name."""
+    outcomes: dict[str, tuple] = {}
+    for name in names:
+        bar = Progress(name, stream, live=tty)
+        bar.start()
+        tasks = _tasks(name)
+        rec = _Outcome(name, len(tasks))
+        for index, (part, fn) in enumerate(tasks):
+            rec.add(index, *_execute(name, _call(name, part, fn, tables, out, bar, options,
+                                                 rec.result)))  # fmt: skip
+            if rec.error is not None:
+                break
+        outcomes[name] = rec.tuple()
+        bar.finish(_summary(outcomes[name]))
+        if stream is not None:
+            for _, category, message in outcomes[name][2]:
+                stream.write(f"      {category}: {message}\n")
     return outcomes
 
 
@@ -394,16 +494,8 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
             outcomes = _run_parallel(names, tables, out, jobs, stream if show else None,
                                      lines=not tty, options=options)  # fmt: skip
         else:
-            outcomes = {}
-            for name in names:
-                bar = Progress(name, stream if show else None, live=tty)
-                bar.start()
-                outcome = _execute(name, tables, out, bar, options)
-                outcomes[name] = outcome
-                bar.finish(_summary(outcome))
-                if show:
-                    for _, category, message in outcome[2]:
-                        stream.write(f"      {category}: {message}\n")
+            outcomes = _run_sequential(names, tables, out, stream if show else None, tty,
+                                       options)  # fmt: skip
     written: list[Path] = []
     entries: dict[str, dict] = {}
     notes: list[tuple[str, str, str]] = []
