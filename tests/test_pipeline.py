@@ -7,6 +7,7 @@ import json
 import warnings
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from jdmstats import datasets, pipeline
@@ -255,3 +256,64 @@ def test_prevalence_in_parallel_writes_what_a_sequential_run_writes(tmp_path):
     assert seq == par
     assert {"tables/prevalence.csv", "tables/prevalence_exclusions.csv",
             "figures/prevalence_forest.pdf", "figures/prevalence_baujat.png"} <= set(par)  # fmt: skip
+
+
+# ------------------------------------------------------------------ steps made of parts
+def _staged(fail_part: bool = False):
+    """A Step whose analysis and parts warn, write files and (optionally) fail."""
+    from jdmstats.outputs.steps import Step
+
+    def analyse(tables, progress=None):
+        progress(1, 1, "fit")
+        warnings.warn("from the analysis", UserWarning, stacklevel=1)
+        return {"n": len(tables["studies"])}
+
+    def first(res, out):
+        warnings.warn("from part one", UserWarning, stacklevel=1)
+        warnings.warn("from the analysis", UserWarning, stacklevel=1)  # the same: listed once
+        return [pipeline.write_table(pd.DataFrame({"n": [res["n"]]}), out / "tables" / "one.csv")]
+
+    def second(res, out):
+        if fail_part:
+            raise ValueError("a part broke")
+        warnings.warn("from part two", UserWarning, stacklevel=1)
+        return [pipeline.write_table(pd.DataFrame({"m": [2 * res["n"]]}), out / "tables" / "two.csv")]
+
+    return Step("staged", analyse, (("one", first), ("two", second)))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_step_of_parts_writes_its_files_and_warnings_in_declared_order(tmp_path, monkeypatch,
+                                                                         jobs):  # fmt: skip
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": step_descriptive,
+                                            "staged": _staged()})  # fmt: skip
+    written = pipeline.run(out=tmp_path, quiet=True, jobs=jobs)
+    names = [p.name for p in written]
+    assert names.index("one.csv") < names.index("two.csv")
+    n = len(datasets.load_studies())
+    assert (tmp_path / "tables" / "two.csv").read_text() == f"m\n{2 * n}\n"
+    rows = pd.read_csv(tmp_path / "tables" / "warnings.csv")
+    staged = rows[rows["step"] == "staged"]["message"].tolist()
+    assert staged == ["from the analysis", "from part one", "from part two"]
+    files = json.loads((tmp_path / "figures" / "MANIFEST.json").read_text())["files"]
+    assert files["tables/one.csv"]["step"] == "staged"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failing_part_fails_its_step_and_keeps_the_others(tmp_path, monkeypatch, jobs):
+    monkeypatch.setattr(pipeline, "STEPS", {"descriptive": step_descriptive,
+                                            "staged": _staged(fail_part=True)})  # fmt: skip
+    with pytest.raises(pipeline.StepError, match="step 'staged' failed: ValueError: a part broke"):
+        pipeline.run(out=tmp_path, quiet=True, jobs=jobs)
+    files = json.loads((tmp_path / "figures" / "MANIFEST.json").read_text())["files"]
+    assert "tables/case_patients.csv" in files
+    assert not any(v["step"] == "staged" for v in files.values())
+
+
+def test_a_step_called_directly_runs_its_analysis_and_every_part(tmp_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        written = _staged()(datasets.load_all(), tmp_path, progress=lambda *a: None)
+    assert [p.name for p in written] == ["one.csv", "two.csv"]
+    assert [str(w.message) for w in caught] == ["from the analysis", "from part one",
+                                                "from the analysis", "from part two"]  # fmt: skip

@@ -87,3 +87,59 @@ def test_pdf_and_png_share_one_crop(tmp_path):
     assert box, "no MediaBox"
     w_pt, h_pt = float(box.group(1)), float(box.group(2))
     assert abs(width_px / 300 - w_pt / 72) < 2 / 300 and abs(height_px / 300 - h_pt / 72) < 2 / 300
+
+
+def _drawn(fig, tmp_path, name):
+    """The PNG ``style.save`` writes and the one matplotlib's savefig writes for its box."""
+    import numpy as np
+    from PIL import Image
+
+    bbox = style.tight_bbox(fig)
+    _, png = style.save(fig, tmp_path / name)
+    ref = tmp_path / f"{name}_savefig.png"
+    fig.savefig(ref, dpi=style.DPI, bbox_inches=bbox)
+    return np.asarray(Image.open(png)), np.asarray(Image.open(ref))
+
+
+@pytest.mark.parametrize("outside", [0.0, -0.3, -5.0], ids=["inside", "left-margin", "far-left"])
+def test_png_is_the_savefig_image_of_the_same_box(tmp_path, outside):
+    """The cropped raster (or, beyond the drawn margins, a second pass) shows what
+    ``savefig(bbox_inches=box)`` shows: same size within a pixel and the same pixels up to the
+    sub-pixel offset of the crop."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    with style.context():
+        fig, ax = style.figure("single", 2.0)
+        ax.plot([0, 1], [0, 1])
+        ax.set_xlabel("x label")
+        if outside:
+            ax.text(outside, 0.5, "a label left of the axes", transform=ax.transAxes,
+                    clip_on=False)  # fmt: skip
+        mine, ref = _drawn(fig, tmp_path, "h")
+        plt.close(fig)
+    assert abs(mine.shape[0] - ref.shape[0]) <= 1 and abs(mine.shape[1] - ref.shape[1]) <= 1
+    h, w = min(mine.shape[0], ref.shape[0]) - 1, min(mine.shape[1], ref.shape[1]) - 1
+    diff = min(np.abs(mine[dy:dy + h, dx:dx + w].astype(int) - ref[:h, :w]).mean()
+               for dy in (0, 1) for dx in (0, 1))  # fmt: skip
+    assert diff < 3.0, diff  # anti-aliasing at another sub-pixel offset; a wrong crop is > 10
+    assert (mine[..., 3] == 255).all()  # opaque, as savefig's
+
+
+def test_save_leaves_the_figure_as_it_was(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with style.context():
+        fig, ax = style.figure("single", 2.0)
+        canvas, dpi, size = fig.canvas, fig.dpi, tuple(fig.get_size_inches())
+        pos = ax.get_position().bounds
+        style.save(fig, tmp_path / "k")
+        assert (fig.canvas, fig.dpi, tuple(fig.get_size_inches())) == (canvas, dpi, size)
+        assert ax.get_position().bounds == pos and ax.get_axes_locator() is None
+        plt.close(fig)

@@ -15,9 +15,14 @@ Parallel steps
 --------------
 ``jdmstats run`` runs independent steps in forked worker processes, one per core
 (:func:`default_jobs`; ``--jobs 1`` or ``run(jobs=1)``, the library default, runs them one after
-the other). A step must therefore only write its own files and take its random numbers from its
-own seeded generator; the manifest and ``warnings.csv`` are assembled in step order, so the
-files are the same for any number of workers.
+the other). A step (:class:`~jdmstats.outputs.steps.Step`) is an analysis and parts that write
+files from its result (its tables, each of its figures): the analyses start first, longest
+first, and the parts of a step are queued as soon as its analysis ends, so that one question's
+figures are drawn on every core. The modules the steps import are imported once, before the
+workers are forked. A step must therefore only write its own files and take its random numbers
+from its own seeded generator; the manifest and ``warnings.csv`` are assembled in step order
+(and, within a step, in the order of its analysis and parts), so the files are the same for
+any number of workers.
 
 Reproducibility
 ---------------
@@ -324,6 +329,8 @@ def _preload(names: list[str]) -> None:
             importlib.import_module(module)
     if "jdmstats.plots.style" in sys.modules:
         sys.modules["jdmstats.plots.style"].register_fonts()
+    if "PIL.Image" in sys.modules:
+        sys.modules["PIL.Image"].preinit()  # the image plugins PNG writing loads
 
 
 # Shared with forked workers (set before the pool starts; never pickled).

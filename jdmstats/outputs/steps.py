@@ -438,6 +438,8 @@ def step_prisma(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> li
 _FIGURES = ("matplotlib.pyplot", "matplotlib.backends.backend_pdf", "PIL.PngImagePlugin",
             "fontTools.subset", "jdmstats.plots.style")
 """What drawing and saving any figure imports (:func:`jdmstats.plots.style.save`)."""
+_ENGINES = ("scipy.stats", "scipy.optimize", "scipy.linalg", "jdmstats.meta")
+"""What the meta-analysis engine imports when it fits."""
 
 STEPS: dict[str, Step] = {step.name: step for step in (
     Step("descriptive", _descriptive_analyse, (("tables", _descriptive_tables),),
@@ -450,17 +452,19 @@ STEPS: dict[str, Step] = {step.name: step for step in (
         *((f"bubble_{mod}", _prevalence_figure(_prevalence_bubble(mod))) for mod in _BUBBLE_X),
         ("leave1out", _prevalence_figure(_prevalence_leave1out)),
         ("baujat", _prevalence_figure(_prevalence_baujat))),
-        ("jdmstats.questions.prevalence", "jdmstats.questions.bayes_sensitivity", *_FIGURES,
+        ("jdmstats.questions.prevalence", "jdmstats.questions.bayes_sensitivity", *_ENGINES,
+         *_FIGURES,
          "jdmstats.plots.forests", "jdmstats.plots.diagnostics")),
     Step("delay", _delay_analyse, (("tables", _delay_tables), ("figures", _delay_figures)),
-         ("jdmstats.questions.delay", *_FIGURES, "jdmstats.plots.forests")),
+         ("jdmstats.questions.delay", "jdmstats.firth", *_ENGINES, *_FIGURES,
+          "jdmstats.plots.forests")),
     Step("response", _response_analyse, (
         ("tables", _response_tables), ("bayes", _response_bayes),
         ("time_tables", _response_time_tables), ("forest", _response_forest),
         ("curves", _response_curves), ("times", _response_times),
         ("swimmer", _response_swimmer)),
         ("jdmstats.questions.response", "jdmstats.questions.bayes_sensitivity", "lifelines",
-         *_FIGURES, "jdmstats.plots.survival", "jdmstats.plots.therapy")),
+         *_ENGINES, *_FIGURES, "jdmstats.plots.survival", "jdmstats.plots.therapy")),
     Step("prisma", _prisma_analyse, (("table", _prisma_table), ("figure", _prisma_figure)),
          ("jdmstats.questions.prisma", *_FIGURES, "jdmstats.plots.prisma")),
 )}  # fmt: skip
