@@ -437,10 +437,13 @@ def fit_batch(yi, vi, X=None, mask=None, method="REML", control=None, weights=No
         active = ok.copy()
         converged = ~active
         for _ in range(maxiter):
-            if not active.any():
+            # only the rows still iterating are computed (each row's arithmetic is its own)
+            idx = np.flatnonzero(active)
+            if not idx.size:
                 break
-            w = m / (v + tau2[:, None])
-            A, _, e = des.wls(w, yc)
+            ma, va, ta = m[idx], v[idx], tau2[idx]
+            w = ma / (va + ta[:, None])
+            A, _, e = des.wls(w, yc[idx])
             we = w * e
             ypppy = (we * we).sum(1)
             if method == "ML":
@@ -449,13 +452,13 @@ def fit_batch(yi, vi, X=None, mask=None, method="REML", control=None, weights=No
                 trP, trPP = _p_traces(des, A, w)
                 adj = (ypppy - trP) / trPP
             adj = np.nan_to_num(adj * con["stepadj"])
-            adj = _truncate_step(tau2, adj)
-            new = tau2 + adj
-            iterations[active] += 1
+            adj = _truncate_step(ta, adj)
+            new = ta + adj
+            iterations[idx] += 1
             small = np.abs(adj) <= thr * np.maximum(1.0, new)
-            tau2 = np.where(active, new, tau2)
-            converged |= active & small
-            active &= ~small
+            tau2[idx] = new
+            converged[idx[small]] = True
+            active[idx[small]] = False
         if con["ll0check"]:
             zero = np.zeros(B)
             reml = method == "REML"
