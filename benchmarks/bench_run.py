@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 FLOOR = ("import pandas, statsmodels.api, lifelines, matplotlib; matplotlib.use('Agg'); "
          "import matplotlib.pyplot")  # fmt: skip
@@ -40,23 +41,37 @@ def paired(floor_cmd: list[str], run_cmd: list[str], repeat: int) -> list[tuple[
     return [(wall(floor_cmd), wall(run_cmd)) for _ in range(repeat)]
 
 
-def step_times(data: str | None) -> dict[str, float]:
-    """Seconds per step of one in-process run (for the breakdown)."""
+def step_times(data: str | None) -> dict[str, dict[str, float]]:
+    """Seconds of each step's analysis and of each of its parts, in one process (after one
+    untimed pass, so that imports and first-call costs are not counted)."""
+    import warnings
+
     import matplotlib
 
     matplotlib.use("Agg")
-    from jdmstats import datasets, pipeline
+    from jdmstats.evidence import datasets
+    from jdmstats.outputs import steps
+    from jdmstats.plots import style
 
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        tables = datasets.load_all(data)
-        for name, step in pipeline.STEPS.items():
-            start = time.perf_counter()
-            try:
-                step(tables, pipeline.Path(tmp))
-            except Exception as exc:  # noqa: BLE001
-                print(f"  {name}: failed ({exc})")
-            out[name] = time.perf_counter() - start
+    out: dict[str, dict[str, float]] = {}
+    tables = datasets.load_all(data)
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for timed in (False, True):
+            for name, step in steps.STEPS.items():
+                times = out.setdefault(name, {})
+                start = time.perf_counter()
+                try:
+                    result = step.analyse(tables)
+                    times["analysis"] = time.perf_counter() - start
+                    for part, write in step.parts:
+                        start = time.perf_counter()
+                        with style.context():
+                            write(result, Path(tmp))
+                        times[part] = time.perf_counter() - start
+                except Exception as exc:  # noqa: BLE001
+                    if timed:
+                        print(f"  {name}: failed ({exc})")
     return out
 
 
@@ -81,9 +96,15 @@ def main() -> None:
     print(f"jdmstats run --jobs {jobs} (all analyses and figures):         {full:6.2f} s (median)")
     print("per pair (floor, run, ratio): " + "; ".join(
         f"{f:.2f} {r:.2f} {r / f:.2f}x" for f, r in pairs))  # fmt: skip
-    print("per step, in one process (the sum is the work the workers share):")
-    for name, t in step_times(args.data).items():
-        print(f"  {name:<12} {t:6.2f} s")
+    print("per step, in one process (analysis, then its parts; the sum is the work the "
+          "workers share):")
+    total = 0.0
+    for name, times in step_times(args.data).items():
+        total += sum(times.values())
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in times.items() if k != "analysis")
+        print(f"  {name:<12} {sum(times.values()):6.2f} s = analysis "
+              f"{times.get('analysis', float('nan')):.2f} + {parts}")
+    print(f"  {'total':<12} {total:6.2f} s")
     ratio = statistics.median(ratios)
     verdict = "within" if ratio < TARGET else "over"
     print(f"ratio: {ratio:.2f}x the import floor, median of {len(ratios)} pairs "
