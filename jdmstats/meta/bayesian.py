@@ -44,6 +44,7 @@ _LOG2PI = math.log(2 * math.pi)
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(15)
 _GL_X = 0.5 * (_GL_X + 1.0)  # nodes and weights on [0, 1]
 _GL_W = 0.5 * _GL_W
+_add_reduce = np.add.reduce
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,11 +162,12 @@ def _newton(fun, target, lo, hi, x0, tol=1e-14, maxit=200):
         hi = np.where(res > 0, x, hi)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = x - res / der
-        small = np.abs(step - x) <= tol * np.maximum(1.0, np.abs(x))  # converged: keep it
+        scale = tol * np.maximum(1.0, np.abs(x))
+        small = np.abs(step - x) <= scale  # converged: keep it
         bad = ~np.isfinite(step) | (((step <= lo) | (step >= hi)) & ~small)
         new = np.where(bad, 0.5 * (lo + hi), step)
         new = np.where(res == 0, x, new)
-        done = np.abs(new - x) <= tol * np.maximum(1.0, np.abs(x))
+        done = np.abs(new - x) <= scale
         x = new
         if np.all(done):
             break
@@ -186,36 +188,40 @@ class _Quadrature:
     ):
         edges = np.linspace(0.0, 1.0, n0 + 1)
         lo, hi = edges[:-1], edges[1:]
-        kept = []  # (lo, hi, integrals) of accepted half-panels
+        kept = []  # (lo, hi, integrals, values at the nodes) of accepted half-panels
         kept_sum = 0.0
         self.converged = False
         for _ in range(max_rounds):
             mid = 0.5 * (lo + hi)
-            whole = self._panel(g, lo, hi)
-            left, right = self._panel(g, lo, mid), self._panel(g, mid, hi)
+            (whole, v_w), (left, v_l), (right, v_r) = self._panels(g, (lo, lo, mid),
+                                                                   (hi, mid, hi))  # fmt: skip
             fine = left + right  # (m, n)
-            total = np.abs(kept_sum + fine.sum(-1))
+            total = np.abs(kept_sum + _add_reduce(fine, -1))
             err = np.abs(whole - fine)
             floor = noise * np.abs(fine)  # roundoff of the panel itself
             tol = np.maximum(rtol * total[:, None] * (hi - lo), floor) + 1e-300
             ok = np.all(err <= tol, 0) | ((hi - lo) < 1e-13)
-            kept += [(lo[ok], mid[ok], left[:, ok]), (mid[ok], hi[ok], right[:, ok])]
+            kept += [(lo[ok], mid[ok], left[:, ok], v_l[:, ok]),
+                     (mid[ok], hi[ok], right[:, ok], v_r[:, ok])]  # fmt: skip
             kept_sum = kept_sum + fine[:, ok].sum(-1)
             if np.all(ok):
                 self.converged = True
                 break
             if 2 * np.count_nonzero(~ok) > max_active:  # not converging (divergent integral)
-                lo, hi, whole = lo[~ok], hi[~ok], whole[:, ~ok]
-                kept += [(lo, hi, whole)]
+                lo, hi, whole, v_w = lo[~ok], hi[~ok], whole[:, ~ok], v_w[:, ~ok]
+                kept += [(lo, hi, whole, v_w)]
                 break
             lo, hi = np.concatenate([lo[~ok], mid[~ok]]), np.concatenate([mid[~ok], hi[~ok]])
         else:
-            kept += [(lo, hi, whole)]
+            kept += [(lo, hi, whole, v_w)]
         p_lo = np.concatenate([p[0] for p in kept])
         order = np.argsort(p_lo)
         self.lo = p_lo[order]
         self.hi = np.concatenate([p[1] for p in kept])[order]
         self.values = np.concatenate([p[2] for p in kept], axis=-1)[:, order]
+        # g at the nodes lo + (hi - lo) * _GL_X of every panel (r, panels, 15): what g returns
+        # there, computed once
+        self.node_values = np.concatenate([p[3] for p in kept], axis=1)[:, order]
         self.integral = self.values.sum(-1)
         self.cum = np.concatenate([[0.0], np.cumsum(self.values[0])])
         self.g = g
@@ -225,7 +231,21 @@ class _Quadrature:
         u = lo[:, None] + (hi - lo)[:, None] * _GL_X[None, :]
         vals = g(u.ravel())  # (m, n * 15)
         vals = np.atleast_2d(vals).reshape(-1, lo.size, _GL_X.size)
-        return np.sum(vals * _GL_W, -1) * (hi - lo)
+        return _add_reduce(vals * _GL_W, -1) * (hi - lo)
+
+    @staticmethod
+    def _panels(g, los, his):
+        """:meth:`_panel` for several (lo, hi) sets with one call of ``g``, and the node values."""
+        lo_size = los[0].size
+        u = np.concatenate([(lo[:, None] + (hi - lo)[:, None] * _GL_X[None, :]).ravel()
+                            for lo, hi in zip(los, his, strict=True)])  # fmt: skip
+        vals = np.atleast_2d(g(u))
+        n = lo_size * _GL_X.size
+        out = []
+        for i, (lo, hi) in enumerate(zip(los, his, strict=True)):
+            v = vals[:, i * n:(i + 1) * n].reshape(-1, lo_size, _GL_X.size)
+            out.append((_add_reduce(v * _GL_W, -1) * (hi - lo), v))
+        return out
 
     def partial(self, u):
         """Integral of the first integrand from 0 to each ``u`` (array)."""
@@ -234,6 +254,17 @@ class _Quadrature:
         a = self.lo[j]
         part = self._panel(self.g, a, u)[0]
         return self.cum[j] + part
+
+    def partial_and_g(self, x):
+        """(``partial(x)``, ``g(x)[0]``) with one call of ``g`` (``x`` a 1-d array)."""
+        u = np.clip(x, 0.0, 1.0)
+        j = np.clip(np.searchsorted(self.lo, u, side="right") - 1, 0, self.lo.size - 1)
+        a = self.lo[j]
+        nodes = (a[:, None] + (u - a)[:, None] * _GL_X[None, :]).ravel()
+        n = nodes.size
+        vals = self.g(np.concatenate([nodes, x]))[0]
+        part = _add_reduce(vals[:n].reshape(u.size, _GL_X.size) * _GL_W, -1) * (u - a)
+        return self.cum[j] + part, vals[n:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +283,8 @@ class _Model:
         self.normal_mu = np.isfinite(m0)
         self.log_prior = log_prior
         self.upper = upper
+        self._bounded = bool(np.isfinite(upper))
+        self._n1_log2pi = (self.k - (0 if self.normal_mu else 1)) * _LOG2PI
         # scale of the tau mapping: where the posterior is, found on a geometric scan
         scan = np.median(sigma) * 2.0 ** (np.arange(-120, 121) / 4)
         if np.isfinite(upper):
@@ -270,6 +303,7 @@ class _Model:
         self.c = float(scan[np.searchsorted(mass, 0.5 * mass[-1])])
         # the log posterior is a sum over k studies: its roundoff grows with its magnitude
         self.noise = 64 * np.finfo(float).eps * (1.0 + abs(top))
+        self._first_round = None
         post = _Quadrature(self._g_u, rtol=rtol, noise=self.noise)
         if not (post.converged and np.isfinite(post.integral[0]) and post.integral[0] > 0):
             raise ValueError(
@@ -282,19 +316,19 @@ class _Model:
 
     # mapping tau <-> u in [0, 1]
     def t_of_u(self, u):
-        if np.isfinite(self.upper):
+        if self._bounded:
             return self.upper * u
         with np.errstate(divide="ignore"):
             return self.c * u / (1.0 - u)
 
     def dt_du(self, u):
-        if np.isfinite(self.upper):
+        if self._bounded:
             return np.full_like(u, self.upper)
         with np.errstate(divide="ignore"):
             return self.c / (1.0 - u) ** 2
 
     def u_of_t(self, t):
-        if np.isfinite(self.upper):
+        if self._bounded:
             return np.clip(t / self.upper, 0.0, 1.0)
         t = np.asarray(t, float)
         with np.errstate(invalid="ignore"):
@@ -303,23 +337,27 @@ class _Model:
     def log_lik(self, t):
         """Log marginal likelihood of tau (mu integrated out; bayesmeta likelihood(tau=))."""
         t = np.asarray(t, float)
+        return np.where(t < 0, -np.inf, self._log_lik(t))
+
+    def _log_lik(self, t):
+        """:meth:`log_lik` of a float array, without the t < 0 guard."""
+        y = self.y
         var = t[..., None] ** 2 + self.s2
         w = 1.0 / var
-        yy = np.broadcast_to(self.y, var.shape)
-        n = self.k
-        sw = w.sum(-1)
-        swy = (w * yy).sum(-1)
+        sw = _add_reduce(w, -1)
+        swy = _add_reduce(w * y, -1)
         if self.normal_mu:
-            sw = sw + 1 / self.s0**2
-            swy = swy + self.m0 / self.s0**2
-            n += 1
+            s0sq = self.s0**2
+            sw = sw + 1 / s0sq
+            swy = swy + self.m0 / s0sq
         cm = swy / sw
-        q = (w * (yy - cm[..., None]) ** 2).sum(-1)
+        r = y - cm[..., None]
+        q = _add_reduce(w * (r * r), -1)
+        logv = _add_reduce(np.log(var), -1)
         if self.normal_mu:
-            q = q + (self.m0 - cm) ** 2 / self.s0**2
-        logv = np.log(var).sum(-1) + (2 * math.log(self.s0) if self.normal_mu else 0.0)
-        out = -0.5 * ((n - 1) * _LOG2PI + logv + q + np.log(sw))
-        return np.where(t < 0, -np.inf, out)
+            q = q + (self.m0 - cm) ** 2 / s0sq
+            logv = logv + 2 * math.log(self.s0)
+        return -0.5 * (self._n1_log2pi + logv + q + np.log(sw))
 
     def log_joint_lik(self, t, mu):
         """Log likelihood at (tau, mu)."""
@@ -330,17 +368,34 @@ class _Model:
     def log_post(self, t):
         t = np.asarray(t, float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            lp = self.log_prior(t) + self.log_lik(t)
+            lp = self.log_prior(t) + self._log_lik(t)
         return np.where(t < 0, -np.inf, lp)
 
     def _g_u(self, u, power=0, center=0.0):
-        t = self.t_of_u(u)
-        fin = np.isfinite(t)
-        out = np.zeros((1, u.size))
-        tf = t[fin]
-        out[0, fin] = np.exp(self.log_post(tf) - self.lp_max) * self.dt_du(u[fin])
+        """Posterior density on the u scale, times ``(t - center)**power``, for a 1-d ``u``."""
+        first = self._first_round  # the first round of the posterior quadrature, kept
+        if first is not None and np.array_equal(first[0], u):
+            _, dens, t, fin, masked = first  # the moment quadratures start on the same nodes
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = self.upper * u if self._bounded else self.c * u / (1.0 - u)
+                fin = np.isfinite(t)
+                masked = not fin.all()
+                if masked:
+                    t, u_fin = t[fin], u[fin]
+                else:
+                    u_fin = u
+                lp = np.where(t < 0, -np.inf, self.log_prior(t) + self._log_lik(t))
+                dt = np.full(t.shape, self.upper) if self._bounded else self.c / (1.0 - u_fin) ** 2
+            dens = np.exp(lp - self.lp_max) * dt
+            if first is None:
+                self._first_round = (u, dens, t, fin, masked)
         if power:
-            out[0, fin] *= (tf - center) ** power
+            dens = dens * (t - center) ** power
+        if not masked:
+            return dens[None, :]
+        out = np.zeros((1, u.size))
+        out[0, fin] = dens
         return out
 
     def moments(self):
@@ -378,10 +433,7 @@ class _Model:
                     self.post.lo.size - 1)  # fmt: skip
         lo, hi = self.post.lo[j], self.post.hi[j]
 
-        def fun(u):
-            return self.post.partial(u), self.post.g(u)[0]
-
-        u = _newton(fun, target, lo, hi, 0.5 * (lo + hi), tol=1e-15)
+        u = _newton(self.post.partial_and_g, target, lo, hi, 0.5 * (lo + hi), tol=1e-15)
         out = self.t_of_u(u)
         out = np.where(flat <= 0, 0.0, np.where(flat >= 1, self.upper, out))
         return out.reshape(p.shape)
@@ -424,30 +476,40 @@ def _direct_grid(model: _Model, delta: float, epsilon: float):
 
     def moments(t):
         w = 1.0 / (t * t + s2)
-        var = 1.0 / (w.sum() + p0)
-        m = ((w * y).sum() + m0) * var
+        var = 1.0 / (float(_add_reduce(w)) + p0)
+        m = (float(_add_reduce(w * y)) + m0) * var
         b = s2 * w  # shrinkage factors sigma_i^2 / (sigma_i^2 + tau^2)
         mi = y + b * (m - y)
         vi = (1 - b) * s2 + var * b * b
         return m, var, var + t * t, mi, vi
 
+    def reference(tau):
+        """The conditional moments at ``tau`` with the inverse variances the divergence uses."""
+        rm, rv, rvp, rmi, rvi = moments(tau)
+        return rm, rv, rvp, rmi, rvi, 1 / rv, 1 / rvp, 1 / rvi
+
     def divergence(ref, t):
         m, v, vp, mi, vi = moments(t)
-        rm, rv, rvp, rmi, rvi = ref
-        d_mu = (m - rm) ** 2 * 0.5 * (1 / v + 1 / rv) + (v - rv) ** 2 / (2 * v * rv)
-        d_pr = (m - rm) ** 2 * 0.5 * (1 / vp + 1 / rvp) + (vp - rvp) ** 2 / (2 * vp * rvp)
-        d_i = (mi - rmi) ** 2 * 0.5 * (1 / vi + 1 / rvi) + (vi - rvi) ** 2 / (2 * vi * rvi)
-        return max(d_mu, d_pr, float(d_i.max()))
+        rm, rv, rvp, rmi, rvi, irv, irvp, irvi = ref
+        dm2 = (m - rm) ** 2
+        d_mu = dm2 * 0.5 * (1 / v + irv) + (v - rv) ** 2 / (2 * v * rv)
+        d_pr = dm2 * 0.5 * (1 / vp + irvp) + (vp - rvp) ** 2 / (2 * vp * rvp)
+        di, dv = mi - rmi, vi - rvi
+        d_i = di * di * 0.5 * (1 / vi + irvi) + dv * dv / (2 * vi * rvi)
+        return max(d_mu, d_pr, float(np.maximum.reduce(d_i)))
 
     state = {"upper": 1.0, "step": None}
 
     def next_point(tau):
-        ref = moments(tau)
+        ref = reference(tau)
+
+        def f(t):
+            return divergence(ref, t) - delta
+
         if state["step"] is not None:  # a tight bracket from the previous step, when it holds
             hi = tau + 2 * state["step"]
             if divergence(ref, hi) > delta:
-                root = brentq(lambda t: divergence(ref, t) - delta, tau, hi, xtol=1e-300,
-                              rtol=8.9e-16, maxiter=500)  # fmt: skip
+                root = brentq(f, tau, hi, xtol=1e-300, rtol=8.9e-16, maxiter=500)
                 state["step"] = root - tau
                 return root
         up = state["upper"]
@@ -460,8 +522,7 @@ def _direct_grid(model: _Model, delta: float, epsilon: float):
             if n > 2000:
                 raise RuntimeError("meta.bayes: DIRECT grid: the divergence never reaches delta")
         state["upper"] = up
-        root = brentq(lambda t: divergence(ref, t) - delta, tau, up, xtol=1e-300, rtol=8.9e-16,
-                      maxiter=500)  # fmt: skip
+        root = brentq(f, tau, up, xtol=1e-300, rtol=8.9e-16, maxiter=500)
         state["step"] = root - tau
         return root
 
@@ -634,15 +695,18 @@ def _tau_mode(model: _Model):
 def _tau_shortest(model: _Model, level: float):
     from scipy.optimize import brentq
 
+    upper_end = {}  # a -> b, the upper end of the interval from a (quantile(p >= 1) = upper)
+
     def g(a):
-        b = float(model.quantile(min(float(model.cdf(a)) + level, 1.0)))
+        b = upper_end[a] = float(model.quantile(min(float(model.cdf(a)) + level, 1.0)))
         return float(model.density(a)) - float(model.density(b))
 
     if g(0.0) >= 0:
         return 0.0, float(model.quantile(level))
     top = float(model.quantile((1 - level) * (1 - 1e-9)))
     a = brentq(g, 0.0, top, xtol=1e-15 * top, rtol=8.9e-16, maxiter=500)
-    return a, float(model.quantile(float(model.cdf(a)) + level))
+    b = upper_end[a] if a in upper_end else float(model.quantile(float(model.cdf(a)) + level))
+    return a, b
 
 
 # ---------------------------------------------------------------------------------------------
@@ -949,15 +1013,14 @@ def bayes(
     rows = ["mode", "median", "mean", "sd", f"{pct} lower (central)", f"{pct} upper (central)",
             f"{pct} lower (shortest)", f"{pct} upper (shortest)"]  # fmt: skip
     table = pd.DataFrame({"tau": tau_col, "mu": mu_col, "theta": theta_col}, index=rows)
-    shrink = pd.DataFrame(ind.T, index=pd.Index(labels, name="study"), columns=rows)
-    shrink.insert(0, "sigma", s)
-    shrink.insert(0, "y", y)
+    shrink = pd.DataFrame(np.column_stack([y, s, ind.T]), index=pd.Index(labels, name="study"),
+                          columns=["y", "sigma", *rows])  # fmt: skip
     support = pd.DataFrame({"tau": taus, "weight": w, "mean": cm, "sd": cs, "sd_pred": sd_pred})
 
     # weights: posterior means of the inverse-variance weights
     u_nodes = (pq.lo[:, None] + (pq.hi - pq.lo)[:, None] * _GL_X).ravel()
     wq = (np.broadcast_to(_GL_W, (pq.lo.size, _GL_X.size)) * (pq.hi - pq.lo)[:, None]).ravel()
-    dens_u = pq.g(u_nodes)[0] * wq / model.norm
+    dens_u = pq.node_values[0].reshape(-1) * wq / model.norm  # = pq.g(u_nodes)[0] * wq / norm
     t_nodes = model.t_of_u(u_nodes)
     ivw = 1.0 / (t_nodes[:, None] ** 2 + model.s2)
     names = list(labels)
@@ -1004,7 +1067,7 @@ def _log_lik_mu(model: _Model, mu, log_norm: float):
         pq = model.post
         u = (pq.lo[:, None] + (pq.hi - pq.lo)[:, None] * _GL_X).ravel()
         wq = (np.broadcast_to(_GL_W, (pq.lo.size, _GL_X.size)) * (pq.hi - pq.lo)[:, None]).ravel()
-        dens = pq.g(u)[0] * wq
+        dens = pq.node_values[0].reshape(-1) * wq  # = pq.g(u)[0] * wq
         t = model.t_of_u(u)
         w = 1.0 / (t[:, None] ** 2 + model.s2)
         sw = w.sum(1)
@@ -1030,7 +1093,7 @@ def _marginal_likelihood(model: _Model, log_prior, proper: bool, prior_norm: flo
     import pandas as pd
     from scipy.optimize import minimize_scalar
 
-    bf = pd.DataFrame(np.nan, index=["actual", "minimum"], columns=["tau=0", "mu=0"])
+    bfv = np.full((2, 2), np.nan)  # rows actual, minimum; columns tau=0, mu=0
     log_norm = math.log(prior_norm)
     ml, note = np.nan, ""
     if proper:
@@ -1039,24 +1102,25 @@ def _marginal_likelihood(model: _Model, log_prior, proper: bool, prior_norm: flo
         scale = float(np.sqrt(np.average((model.y - m_hat) ** 2)) + np.min(model.sigma))
         res = minimize_scalar(lambda m: -float(_log_lik_mu(model, m, log_norm)[0]),
                               bracket=(m_hat - scale, m_hat), tol=1e-10)  # fmt: skip
-        bf.loc["minimum", "mu=0"] = math.exp(float(_log_lik_mu(model, 0.0, log_norm)[0]) + res.fun)
+        bfv[1, 1] = math.exp(float(_log_lik_mu(model, 0.0, log_norm)[0]) + res.fun)
     if model.normal_mu:
         ll0 = float(model.log_lik(0.0))
         up = float(model.quantile(0.999)) * 2 + 1.0
         res = minimize_scalar(lambda t: -float(model.log_lik(t)), bounds=(0.0, up),
                               method="bounded", options={"xatol": 1e-12})  # fmt: skip
-        bf.loc["minimum", "tau=0"] = math.exp(ll0 + min(res.fun, -ll0))
+        bfv[1, 0] = math.exp(ll0 + min(res.fun, -ll0))
         if proper:
             log_ml = model.lp_max + math.log(model.norm) - log_norm
             ml = math.exp(log_ml)
-            bf.loc["actual", "tau=0"] = math.exp(ll0 - log_ml)
-            bf.loc["actual", "mu=0"] = math.exp(
+            bfv[0, 0] = math.exp(ll0 - log_ml)
+            bfv[0, 1] = math.exp(
                 float(_log_lik_mu(model, 0.0, log_norm)[0]) - log_ml
             )
         else:
             note = "improper heterogeneity prior"
     else:
         note = "improper effect prior"
+    bf = pd.DataFrame(bfv, index=["actual", "minimum"], columns=["tau=0", "mu=0"])
     return ml, note, bf
 
 
