@@ -354,7 +354,9 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO
     """Run the tasks of ``names`` in ``jobs`` forked worker processes; outcomes by step name.
 
     The analyses start first, longest first; when one ends, the parts of its step are queued
-    with its result (pickled), so that the figures of one question are drawn in parallel.
+    with its result (pickled), so that the figures of one question are drawn in parallel. Only
+    ``jobs`` tasks are handed to the pool at a time, the next by priority (analyses, then the
+    parts of the longest steps), so parts released late do not wait behind short ones.
     The workers are forked when the first task is submitted, before this process starts any
     thread (the progress listener starts after), so no lock is copied in a held state.
     """
@@ -378,9 +380,21 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO
     order = sorted(names, key=lambda n: -COST.get(n, 1))  # stable: longest steps start first
     records = {n: _Outcome(n, len(_tasks(n))) for n in names}
     outcomes: dict[str, tuple] = {}
+    # tasks not yet handed to a worker, by priority: analyses first (they release parts), then
+    # the parts of the longest steps; only ``jobs`` tasks are in flight, so that a step's parts
+    # released late still go before those of the shorter steps
+    waiting = [((0, order.index(n), 0), n, 0, None, None) for n in order]
+    running: dict = {}
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            running = {pool.submit(_worker, n, None, None): (n, 0) for n in order}  # forks
+
+            def feed() -> None:
+                waiting.sort(key=operator.itemgetter(0))
+                while waiting and len(running) < jobs:
+                    _, name, index, part, result = waiting.pop(0)
+                    running[pool.submit(_worker, name, part, result)] = (name, index)
+
+            feed()  # forks the workers
             board.started(names)
             if queue is not None:
                 listener = threading.Thread(target=listen, daemon=True)
@@ -392,12 +406,13 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO
                     rec = records[name]
                     rec.add(index, *future.result())
                     if index == 0 and rec.error is None and rec.left:
-                        for i, (part, _) in enumerate(_tasks(name)[1:], start=1):
-                            running[pool.submit(_worker, name, part, rec.result)] = (name, i)
+                        waiting.extend(((1, order.index(name), i), name, i, part, rec.result)
+                                       for i, (part, _) in enumerate(_tasks(name)[1:], start=1))  # fmt: skip
                         rec.result = None
                     if rec.left == 0 or (index == 0 and rec.error is not None):
                         outcomes[name] = rec.tuple()
                         board.finished(name, _summary(outcomes[name]), outcomes[name][2])
+                feed()
     finally:
         _WORK.clear()
         if listener is not None:
