@@ -270,14 +270,19 @@ def _modes(x, n, beta, tau, u0=None, tol=1e-13, maxiter=200):
     """Conditional modes of g(u) = x*eta - n*log(1+e^eta) - u^2/2, eta = beta + tau*u.
 
     Safeguarded Newton (rtsafe), vectorised: the root of g'(u) is bracketed by
-    [tau*(x - n), tau*x] because tau*(x - n*p) lies in that interval.
+    [tau*(x - n), tau*x] because tau*(x - n*p) lies in that interval.  Newton can oscillate
+    between the two sides of the root without converging (g' nearly piecewise linear, e.g.
+    0 events with tau*|beta| large); a study still moving after ``slow`` iterations bisects
+    its bracket from then on.
     """
     from scipy.special import expit
 
+    slow = 30
     lo = np.minimum(tau * (x - n), 0.0) - 1e-12
     hi = np.maximum(tau * x, 0.0) + 1e-12
     u = np.clip(u0, lo, hi) if u0 is not None else np.clip(np.zeros_like(x), lo, hi)
-    for _ in range(maxiter):
+    delta = np.full_like(u, np.inf)
+    for it in range(maxiter):
         p = expit(beta + tau * u)
         gu = tau * (x - n * p) - u
         guu = -(tau**2) * n * p * (1 - p) - 1.0
@@ -286,6 +291,8 @@ def _modes(x, n, beta, tau, u0=None, tol=1e-13, maxiter=200):
         hi = np.where(gu < 0, u, hi)
         new = u - gu / guu
         outside = (new < lo) | (new > hi)
+        if it >= slow:
+            outside |= delta > tol * (1.0 + np.abs(u))
         new = np.where(outside, 0.5 * (lo + hi), new)
         delta = np.abs(new - u)
         u = new
@@ -295,7 +302,7 @@ def _modes(x, n, beta, tau, u0=None, tol=1e-13, maxiter=200):
 
 
 class _AGHQ:
-    """Vectorised AGHQ marginal log-likelihood and its analytic gradient."""
+    """Vectorised AGHQ marginal log-likelihood, its analytic gradient and Hessian."""
 
     def __init__(self, x, n, n_nodes):
         from scipy.special import gammaln
@@ -365,30 +372,106 @@ class _AGHQ:
         dt = np.sum(np.sum(pi * dG_t, axis=1) + ds_t / s)
         return ll, float(db), float(dt)
 
+    def value_grad_hess(self, beta, tau):
+        """Return (loglik, gradient (2,), Hessian (2, 2)) in (beta, tau), all analytic.
 
-def _hessian(model, beta, tau, h=1e-5):
-    """Central finite differences of the analytic gradient (symmetrised)."""
-    H = np.empty((2, 2))
-    for j, (db, dt) in enumerate(((h, 0.0), (0.0, h))):
-        _, gb1, gt1 = model.value_grad(beta + db, tau + dt)
-        _, gb0, gt0 = model.value_grad(beta - db, tau - dt)
-        H[:, j] = (np.array([gb1, gt1]) - np.array([gb0, gt0])) / (2 * h)
-    return 0.5 * (H + H.T)
+        The log-likelihood is the one :meth:`value_grad` computes.  Per study, with
+        ``u_j = u_hat + sqrt(2) t_j s``, ``G_j = g(u_j)``, ``pi_j`` the normalised node
+        weights and ``L_i = log sum_j w_j exp(t_j^2 + G_j) + log s + const``::
+
+            d2 L_i / da db = sum_j pi_j d2G_j/dadb + Cov_pi(dG_j/da, dG_j/db)
+                             + d2 log(s) / da db,
+            dG_j/da     = g_a + g_u u_j,a,       u_j,a = u_hat_a + sqrt(2) t_j s_a,
+            d2G_j/dadb  = g_ab + g_ua u_j,b + g_ub u_j,a + g_uu u_j,a u_j,b + g_u u_j,ab,
+
+        (the g-derivatives at u_j).  The mode derivatives come from differentiating
+        ``g_u(u_hat) = 0`` twice, ``u_hat_a = -g_ua / g_uu`` and ``u_hat_ab = -(g_uab + g_uua
+        u_hat_b + g_uub u_hat_a + g_uuu u_hat_a u_hat_b) / g_uu``; with ``h = g_uu(u_hat)``,
+        ``s = (-h)^(-1/2)``: ``h_a = g_uua + g_uuu u_hat_a``, ``h_ab = g_uuab + g_uuua u_hat_b +
+        g_uuub u_hat_a + g_uuuu u_hat_a u_hat_b + g_uuu u_hat_ab``, ``s_a = s^3 h_a / 2``,
+        ``s_ab = 3 s_a s_b / s + s^3 h_ab / 2`` and ``d2 log(s) = 2 s_a s_b / s^2 + s^2 h_ab / 2``.
+        """
+        from scipy.special import expit
+
+        self.evals += 1
+        x, n = self.x, self.n
+        uh = _modes(x, n, beta, tau, self.u_cache)
+        self.u_cache = uh
+        ph = expit(beta + tau * uh)
+        q = ph * (1 - ph)
+        nq = n * q
+        nr = nq * (1 - 2 * ph)  # n dq/deta
+        nr2 = nq * (1 - 6 * q)  # n d2q/deta2
+        guu = -(tau**2) * nq - 1.0
+        s = 1.0 / np.sqrt(-guu)
+        ct = _SQRT2 * self.t[None, :]
+        uj = uh[:, None] + ct * s[:, None]
+        g, pj = self._g_parts(beta, tau, uj)
+        a = self.logw[None, :] + g
+        amax = a.max(axis=1, keepdims=True)
+        ea = np.exp(a - amax)
+        tot = ea.sum(axis=1)
+        li = amax[:, 0] + np.log(tot) + np.log(_SQRT2 * s) - _LOG_SQRT_2PI
+        ll = float(np.sum(li) + self.const)
+        pi = ea / tot[:, None]
+
+        # partial derivatives of g at the mode; parameter axes (beta, tau) last
+        res_h = x - n * ph
+        g_ua = np.stack([-tau * nq, res_h - tau * uh * nq], axis=-1)
+        g_uua = np.stack([-(tau**2) * nr, -2 * tau * nq - tau**2 * nr * uh], axis=-1)
+        g_uuu = -(tau**3) * nr
+        g_uuua = np.stack([-(tau**3) * nr2, -3 * tau**2 * nr - tau**3 * nr2 * uh], axis=-1)
+        g_uuuu = -(tau**4) * nr2
+        g_uab = _sym2(-tau * nr, -nq - tau * nr * uh, -2 * nq * uh - tau * nr * uh**2)
+        g_uuab = _sym2(
+            -(tau**2) * nr2,
+            -2 * tau * nr - tau**2 * nr2 * uh,
+            -2 * nq - 4 * tau * nr * uh - tau**2 * nr2 * uh**2,
+        )
+        # first and second derivatives of the mode and of the scale
+        du = -g_ua / guu[:, None]
+        dudu = du[:, :, None] * du[:, None, :]
+        d2u = -(g_uab + _outer_sym(g_uua, du) + g_uuu[:, None, None] * dudu) / guu[:, None, None]
+        ha = g_uua + g_uuu[:, None] * du
+        hab = (g_uuab + _outer_sym(g_uuua, du) + g_uuuu[:, None, None] * dudu
+               + g_uuu[:, None, None] * d2u)  # fmt: skip
+        s3 = s**3
+        ds = 0.5 * s3[:, None] * ha
+        dsds = ds[:, :, None] * ds[:, None, :]
+        d2s = 3 * dsds / s[:, None, None] + 0.5 * s3[:, None, None] * hab
+        d2logs = 2 * dsds / (s**2)[:, None, None] + 0.5 * (s**2)[:, None, None] * hab
+
+        # derivatives of g at the nodes (k, J, ...)
+        nqj = n[:, None] * pj * (1 - pj)
+        res_j = x[:, None] - n[:, None] * pj
+        gu_j = tau * res_j - uj
+        g_a_j = np.stack([res_j, uj * res_j], axis=-1)
+        g_ab_j = _sym2(-nqj, -nqj * uj, -nqj * uj**2)
+        g_ua_j = np.stack([-tau * nqj, res_j - tau * uj * nqj], axis=-1)
+        g_uu_j = -(tau**2) * nqj - 1.0
+        ua_j = du[:, None, :] + ct[..., None] * ds[:, None, :]
+        uab_j = d2u[:, None] + ct[..., None, None] * d2s[:, None]
+        dG = g_a_j + gu_j[..., None] * ua_j
+        d2G = (g_ab_j + _outer_sym(g_ua_j, ua_j)
+               + g_uu_j[..., None, None] * ua_j[..., :, None] * ua_j[..., None, :]
+               + gu_j[..., None, None] * uab_j)  # fmt: skip
+        m = np.einsum("ij,ija->ia", pi, dG)
+        dc = dG - m[:, None, :]
+        Hi = (np.einsum("ij,ijab->iab", pi, d2G)
+              + np.einsum("ij,ija,ijb->iab", pi, dc, dc) + d2logs)  # fmt: skip
+        grad = np.sum(m + ds / s[:, None], axis=0)
+        H = np.sum(Hi, axis=0)
+        return ll, grad, 0.5 * (H + H.T)
 
 
-def _hessian_at_estimate(model, beta, tau):
-    """The Hessian for the standard error: Richardson extrapolation of two central differences
-    of the analytic gradient, steps ``h = 1e-3 max(1, tau)`` and ``h / 2``.
+def _sym2(bb, bt, tt):
+    """Stack three arrays into symmetric 2x2 matrices along two new last axes."""
+    return np.stack([np.stack([bb, bt], axis=-1), np.stack([bt, tt], axis=-1)], axis=-2)
 
-    Truncation error O(h^4) and roundoff amplified by 1/h only: about 1e-12 relative, against
-    1e-10 (truncation) and 1e-11 (roundoff, which differs between CPUs and between orderings of
-    the same studies) for one central difference with h = 1e-5. The roundoff is what the
-    10-digit tables would show: with it, the same data gave another last digit on another
-    machine.
-    """
-    h = 1e-3 * max(1.0, abs(tau))
-    coarse, fine = _hessian(model, beta, tau, h=h), _hessian(model, beta, tau, h=h / 2)
-    return (4.0 * fine - coarse) / 3.0
+
+def _outer_sym(v, w):
+    """``v_a w_b + w_a v_b`` over the last axis (a symmetric 2x2 matrix per entry)."""
+    return v[..., :, None] * w[..., None, :] + w[..., :, None] * v[..., None, :]
 
 
 def _fit(model, beta, tau, tol, maxiter):
@@ -398,7 +481,7 @@ def _fit(model, beta, tau, tol, maxiter):
     it = 0
     while it < maxiter:
         it += 1
-        H = _hessian(model, beta, tau)
+        H = model.value_grad_hess(beta, tau)[2]
         g = np.array([gb, gt])
         # make the Newton matrix negative definite (Levenberg-type shift)
         evals = np.linalg.eigvalsh(H)
@@ -484,12 +567,13 @@ def binomial_glmm(
     family=binomial, nAGQ=7)``.  The marginal likelihood is the same AGHQ approximation lme4
     maximises (Pinheiro & Bates 1995, J Comput Graph Stat 4:12-35): nodes centred at each
     study's conditional mode and scaled by the curvature there.  The maximisation over
-    (beta, tau) is a Newton method with an analytic gradient (implicit differentiation of the
-    modes) and a finite-difference Hessian; the standard error is taken from the inverse of the
-    Hessian at the estimate, as lme4's ``vcov`` does for GLMMs, there Richardson-extrapolated
-    from two central differences of the gradient (about 1e-12 relative, so that the digits
-    written in tables do not depend on the CPU).  When tau^2 is 0 at the optimum, the SE is
-    the common-effect (binomial GLM) one.
+    (beta, tau) is a Newton method with the analytic gradient and Hessian of that likelihood
+    (first and second derivatives of the modes and of the quadrature scales by implicit
+    differentiation, see ``_AGHQ.value_grad_hess``); the standard error is taken from the
+    inverse of the Hessian at the estimate, as lme4's ``vcov`` does for GLMMs (lme4's Hessian
+    is a finite-difference one). Being analytic, it has no truncation error and only roundoff,
+    so the digits written in tables do not depend on the CPU.  When tau^2 is 0 at the optimum,
+    the SE is the common-effect (binomial GLM) one.
 
     Heterogeneity statistics follow ``rma.glmm``: I^2 = tau^2 / (tau^2 + vt) with
     ``vt = (k-1) sum(w) / ((sum w)^2 - sum(w^2))`` computed from escalc PLO variances (with
@@ -611,7 +695,7 @@ def binomial_glmm(
         beta = beta_fe if k == 1 else beta
         se = 1.0 / np.sqrt(info)
     else:
-        H = _hessian_at_estimate(model, beta, tau)
+        H = model.value_grad_hess(beta, tau)[2]
         cov = np.linalg.inv(-H)
         with np.errstate(invalid="ignore"):
             se = float(np.sqrt(cov[0, 0]))
