@@ -325,8 +325,11 @@ class _AGHQ:
         g = x * eta - n * _softplus(eta) - 0.5 * u**2
         return g, p
 
-    def value_grad(self, beta, tau, grad=True):
-        """Return (loglik, dL/dbeta, dL/dtau)."""
+    def _at_modes(self, beta, tau):
+        """The AGHQ log-likelihood at (beta, tau) and what its derivatives reuse: modes
+        ``uh``, their probabilities ``ph`` and ``q = ph (1 - ph)``, ``g''`` there (``guu``),
+        scales ``s``, nodes ``uj`` with their probabilities ``pj``, and the unnormalised node
+        weights ``ea`` with their sums ``tot``."""
         from scipy.special import expit
 
         self.evals += 1
@@ -335,7 +338,6 @@ class _AGHQ:
         self.u_cache = uh
         ph = expit(beta + tau * uh)
         q = ph * (1 - ph)
-        r = q * (1 - 2 * ph)
         guu = -(tau**2) * n * q - 1.0
         s = 1.0 / np.sqrt(-guu)
         uj = uh[:, None] + _SQRT2 * s[:, None] * self.t[None, :]
@@ -346,8 +348,15 @@ class _AGHQ:
         tot = ea.sum(axis=1)
         li = amax[:, 0] + np.log(tot) + np.log(_SQRT2 * s) - _LOG_SQRT_2PI
         ll = float(np.sum(li) + self.const)
+        return ll, uh, ph, q, guu, s, uj, pj, ea, tot
+
+    def value_grad(self, beta, tau, grad=True):
+        """Return (loglik, dL/dbeta, dL/dtau)."""
+        x, n = self.x, self.n
+        ll, uh, ph, q, guu, s, uj, pj, ea, tot = self._at_modes(beta, tau)
         if not grad:
             return ll, np.nan, np.nan
+        r = q * (1 - 2 * ph)
         pi = ea / tot[:, None]
         # derivatives at the mode
         res_h = x - n * ph
@@ -391,28 +400,12 @@ class _AGHQ:
         g_uuub u_hat_a + g_uuuu u_hat_a u_hat_b + g_uuu u_hat_ab``, ``s_a = s^3 h_a / 2``,
         ``s_ab = 3 s_a s_b / s + s^3 h_ab / 2`` and ``d2 log(s) = 2 s_a s_b / s^2 + s^2 h_ab / 2``.
         """
-        from scipy.special import expit
-
-        self.evals += 1
         x, n = self.x, self.n
-        uh = _modes(x, n, beta, tau, self.u_cache)
-        self.u_cache = uh
-        ph = expit(beta + tau * uh)
-        q = ph * (1 - ph)
+        ll, uh, ph, q, guu, s, uj, pj, ea, tot = self._at_modes(beta, tau)
         nq = n * q
         nr = nq * (1 - 2 * ph)  # n dq/deta
         nr2 = nq * (1 - 6 * q)  # n d2q/deta2
-        guu = -(tau**2) * nq - 1.0
-        s = 1.0 / np.sqrt(-guu)
         ct = _SQRT2 * self.t[None, :]
-        uj = uh[:, None] + ct * s[:, None]
-        g, pj = self._g_parts(beta, tau, uj)
-        a = self.logw[None, :] + g
-        amax = a.max(axis=1, keepdims=True)
-        ea = np.exp(a - amax)
-        tot = ea.sum(axis=1)
-        li = amax[:, 0] + np.log(tot) + np.log(_SQRT2 * s) - _LOG_SQRT_2PI
-        ll = float(np.sum(li) + self.const)
         pi = ea / tot[:, None]
 
         # partial derivatives of g at the mode; parameter axes (beta, tau) last
