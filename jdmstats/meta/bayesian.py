@@ -228,17 +228,14 @@ class _Quadrature:
 
     @staticmethod
     def _panel(g, lo, hi):
-        u = lo[:, None] + (hi - lo)[:, None] * _GL_X[None, :]
-        vals = g(u.ravel())  # (m, n * 15)
-        vals = np.atleast_2d(vals).reshape(-1, lo.size, _GL_X.size)
-        return _add_reduce(vals * _GL_W, -1) * (hi - lo)
+        """Integrals of ``g`` over the panels ``[lo, hi]`` (first axis: the integrands)."""
+        return _Quadrature._panels(g, (lo,), (hi,))[0][0]
 
     @staticmethod
     def _panels(g, los, his):
         """:meth:`_panel` for several (lo, hi) sets with one call of ``g``, and the node values."""
         lo_size = los[0].size
-        u = np.concatenate([(lo[:, None] + (hi - lo)[:, None] * _GL_X[None, :]).ravel()
-                            for lo, hi in zip(los, his, strict=True)])  # fmt: skip
+        u = np.concatenate([_nodes(lo, hi).ravel() for lo, hi in zip(los, his, strict=True)])
         vals = np.atleast_2d(g(u))
         n = lo_size * _GL_X.size
         out = []
@@ -260,11 +257,24 @@ class _Quadrature:
         u = np.clip(x, 0.0, 1.0)
         j = np.clip(np.searchsorted(self.lo, u, side="right") - 1, 0, self.lo.size - 1)
         a = self.lo[j]
-        nodes = (a[:, None] + (u - a)[:, None] * _GL_X[None, :]).ravel()
+        nodes = _nodes(a, u).ravel()
         n = nodes.size
         vals = self.g(np.concatenate([nodes, x]))[0]
         part = _add_reduce(vals[:n].reshape(u.size, _GL_X.size) * _GL_W, -1) * (u - a)
         return self.cum[j] + part, vals[n:]
+
+    def node_grid(self):
+        """Every node of the accepted panels, its quadrature weight and the first integrand
+        there (flat arrays, panels in order)."""
+        u = _nodes(self.lo, self.hi).ravel()
+        wq = (np.broadcast_to(_GL_W, (self.lo.size, _GL_X.size))
+              * (self.hi - self.lo)[:, None]).ravel()  # fmt: skip
+        return u, wq, self.node_values[0].reshape(-1)
+
+
+def _nodes(lo, hi):
+    """Gauss-Legendre nodes of the panels ``[lo, hi]``, shape (panels, 15)."""
+    return lo[:, None] + (hi - lo)[:, None] * _GL_X[None, :]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1018,9 +1028,8 @@ def bayes(
     support = pd.DataFrame({"tau": taus, "weight": w, "mean": cm, "sd": cs, "sd_pred": sd_pred})
 
     # weights: posterior means of the inverse-variance weights
-    u_nodes = (pq.lo[:, None] + (pq.hi - pq.lo)[:, None] * _GL_X).ravel()
-    wq = (np.broadcast_to(_GL_W, (pq.lo.size, _GL_X.size)) * (pq.hi - pq.lo)[:, None]).ravel()
-    dens_u = pq.node_values[0].reshape(-1) * wq / model.norm  # = pq.g(u_nodes)[0] * wq / norm
+    u_nodes, wq, g_nodes = pq.node_grid()
+    dens_u = g_nodes * wq / model.norm
     t_nodes = model.t_of_u(u_nodes)
     ivw = 1.0 / (t_nodes[:, None] ** 2 + model.s2)
     names = list(labels)
@@ -1065,9 +1074,8 @@ def _log_lik_mu(model: _Model, mu, log_norm: float):
     bounded smooth factor of tau)."""
     if not hasattr(model, "_mu_nodes"):
         pq = model.post
-        u = (pq.lo[:, None] + (pq.hi - pq.lo)[:, None] * _GL_X).ravel()
-        wq = (np.broadcast_to(_GL_W, (pq.lo.size, _GL_X.size)) * (pq.hi - pq.lo)[:, None]).ravel()
-        dens = pq.node_values[0].reshape(-1) * wq  # = pq.g(u)[0] * wq
+        u, wq, g_nodes = pq.node_grid()
+        dens = g_nodes * wq
         t = model.t_of_u(u)
         w = 1.0 / (t[:, None] ** 2 + model.s2)
         sw = w.sum(1)
