@@ -188,13 +188,18 @@ def _own_figures():
 def _tasks(name: str) -> list:
     """The tasks of step ``name``: its analysis, then its parts (a plain function is one task).
 
-    Each task is ``(part, function)``; ``part`` is ``None`` for the analysis, else the part's
-    index (:class:`~jdmstats.outputs.steps.Step`).
+    Each task is ``(part, function)``: ``part`` is ``None`` for the analysis, called as
+    ``function(tables, out, progress=..., **options)`` like a plain step, else the part's index
+    (:class:`~jdmstats.outputs.steps.Step`), called as ``function(result, out)``.
     """
     step = STEPS[name]
-    if isinstance(step, Step):
-        return [(None, step.analyse), *((i, write) for i, (_, write) in enumerate(step.parts))]
-    return [(None, step)]
+    if not isinstance(step, Step):
+        return [(None, step)]
+
+    def analyse(tables, out, progress=None, **options):
+        return step.analyse(tables, progress=progress, **options)
+
+    return [(None, analyse), *((i, write) for i, (_, write) in enumerate(step.parts))]
 
 
 def _execute(name: str, call: Callable[[], object]) -> tuple:
@@ -237,8 +242,6 @@ def _call(name: str, part, fn, tables, out: Path, bar, options, result):
     if part is not None:
         return lambda: fn(result, out)
     opts = _options_of(name, options)
-    if isinstance(STEPS[name], Step):
-        return lambda: fn(tables, progress=bar, **opts)
     return lambda: fn(tables, out, progress=bar, **opts)
 
 
