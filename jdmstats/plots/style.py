@@ -142,6 +142,8 @@ DPI = 300
 """Resolution of the PNG files (and of the layout pass that measures the crop)."""
 PAD = 0.02
 """Margin (inches) around the tight bounding box of a saved figure."""
+PNG_OPTIONS = {"compress_level": 1}
+"""PIL options of every PNG written (fast zlib; the pixels are the same at any level)."""
 MARGIN = (0.4, 0.15, 0.25)
 """Room drawn around the figure for labels outside it: (fraction of the width on each side,
 fraction of the height above and below, plus inches on every side)."""
@@ -177,7 +179,7 @@ def save(fig, path: str | Path, formats=("pdf", "png")) -> list[Path]:
         if fmt == "png" and raster is not None:
             _write_png(raster, target)
         else:
-            extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}  # fast zlib
+            extra = {"pil_kwargs": PNG_OPTIONS} if fmt == "png" else {}
             fig.savefig(target, format=fmt, dpi=DPI, metadata=_metadata(fmt),
                         bbox_inches=bbox, **extra)  # fmt: skip
         written.append(target)
@@ -196,7 +198,7 @@ def _write_png(rgba, target: Path) -> None:
     from matplotlib import image
 
     image.imsave(target, rgba, format="png", origin="upper", dpi=DPI, metadata=_metadata("png"),
-                 pil_kwargs={"compress_level": 1})  # fmt: skip
+                 pil_kwargs=PNG_OPTIONS)  # fmt: skip
 
 
 @contextlib.contextmanager
