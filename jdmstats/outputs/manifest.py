@@ -26,6 +26,7 @@ DEPENDENCIES = (
     "matplotlib",
     "fonttools",
     "pillow",
+    "pypdfium2",
 )
 """Packages whose versions are recorded in the manifest (and in the HTML report)."""
 

@@ -4,7 +4,7 @@
   font sizes (7 pt text, 6.5 pt ticks).
 * Palette: Okabe & Ito (2008), safe for the common colour-vision deficiencies.
 * PDF with embedded TrueType fonts (``pdf.fonttype = 42``) and no creation date, plus a 300-dpi
-  PNG, so that the same data give byte-identical files on every run.
+  PNG rasterised from that PDF, so that the same data give byte-identical files on every run.
 
 Examples
 --------
@@ -139,24 +139,20 @@ def figure(width: str | float = "single", height: float | None = None):
 
 
 DPI = 300
-"""Resolution of the PNG files (and of the layout pass that measures the crop)."""
+"""Resolution of the PNG files."""
 PAD = 0.02
 """Margin (inches) around the tight bounding box of a saved figure."""
 PNG_OPTIONS = {"compress_level": 1}
 """PIL options of every PNG written (fast zlib; the pixels are the same at any level)."""
-MARGIN = (0.4, 0.15, 0.25)
-"""Room drawn around the figure for labels outside it: (fraction of the width on each side,
-fraction of the height above and below, plus inches on every side)."""
 
 
 def save(fig, path: str | Path, formats=("pdf", "png")) -> list[Path]:
     """Save a figure as PDF and 300-dpi PNG with metadata that does not change between runs.
 
-    The figure is laid out once: one raster pass at 300 dpi both measures the tight bounding
-    box and renders the PNG, which is that raster cropped to the box (whole pixels, rounded
-    outwards); the PDF is then drawn once, cropped to the same box. (``bbox_inches="tight"``
-    lays the whole figure out again for every format.) When something is drawn outside the
-    figure, so that the box leaves the canvas, the PNG is drawn again for the box.
+    The figure is drawn once, as a PDF cropped to its tight bounding box plus :data:`PAD`
+    (matplotlib's ``savefig(bbox_inches="tight")``, which keeps labels drawn outside the figure).
+    The PNG is that PDF rasterised at :data:`DPI` by PDFium (``pypdfium2``), so both files show
+    the same drawing, and a figure costs one layout and one drawing instead of one per format.
 
     Parameters
     ----------
@@ -164,97 +160,55 @@ def save(fig, path: str | Path, formats=("pdf", "png")) -> list[Path]:
     path : path-like
         Output path without (or with any) suffix; one file per format is written.
     formats : sequence of str
-        Formats to write, in this order (``"pdf"`` and ``"png"``; others go to ``savefig``).
+        Formats to write, in this order (``"pdf"`` and ``"png"``; others go to ``savefig``,
+        cropped the same way).
 
     Returns
     -------
     list of Path
     """
+    import io
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    raster, bbox = _render(fig, DPI, PAD)
+    pdf = None
+    if {"pdf", "png"} & set(formats):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="pdf", bbox_inches="tight", pad_inches=PAD,
+                    metadata=_metadata("pdf"))  # fmt: skip
+        pdf = buffer.getvalue()
     written = []
     for fmt in formats:
         target = path.with_suffix(f".{fmt}")
-        if fmt == "png" and raster is not None:
-            _write_png(raster, target)
+        if fmt == "pdf":
+            target.write_bytes(pdf)
+        elif fmt == "png":
+            _write_png(pdf, target)
         else:
-            extra = {"pil_kwargs": PNG_OPTIONS} if fmt == "png" else {}
-            fig.savefig(target, format=fmt, dpi=DPI, metadata=_metadata(fmt),
-                        bbox_inches=bbox, **extra)  # fmt: skip
+            fig.savefig(target, format=fmt, dpi=DPI, bbox_inches="tight", pad_inches=PAD,
+                        metadata=_metadata(fmt))  # fmt: skip
         written.append(target)
     return written
 
 
 def _metadata(fmt: str) -> dict:
     """File metadata without dates or paths (the same on every run)."""
-    import matplotlib
-
-    return {"pdf": {"Creator": "jdmstats", "Producer": "matplotlib", "CreationDate": None},
-            "png": {"Software": f"matplotlib {matplotlib.__version__}"}}.get(fmt, {})  # fmt: skip
+    return {"pdf": {"Creator": "jdmstats", "Producer": "matplotlib", "CreationDate": None}}.get(
+        fmt, {})  # fmt: skip
 
 
-def _write_png(rgba, target: Path) -> None:
-    from matplotlib import image
+def _write_png(pdf: bytes, target: Path) -> None:
+    """Rasterise the one page of ``pdf`` at :data:`DPI` (white background) and write it as PNG."""
+    import pypdfium2
+    from PIL import PngImagePlugin
 
-    image.imsave(target, rgba, format="png", origin="upper", dpi=DPI, metadata=_metadata("png"),
-                 pil_kwargs=PNG_OPTIONS)  # fmt: skip
-
-
-@contextlib.contextmanager
-def _agg_canvas(fig, dpi: float):
-    """The figure on an Agg canvas at ``dpi`` (its own canvas and dpi are restored after)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    old_canvas, old_dpi = fig.canvas, fig.dpi
-    canvas = old_canvas if isinstance(old_canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    fig.set_dpi(dpi)
+    document = pypdfium2.PdfDocument(pdf)
     try:
-        yield canvas
+        page = document[0]
+        image = page.render(scale=DPI / 72, rev_byteorder=True).to_pil()
+        page.close()
     finally:
-        fig.set_dpi(old_dpi)
-        if canvas is not old_canvas:
-            fig.set_canvas(old_canvas)
-
-
-def _render(fig, dpi: float, pad: float):
-    """One raster pass: ``(cropped RGBA array or None, tight bbox in inches)``.
-
-    Labels may lie outside the figure (the tight box then grows past it), so the raster is
-    drawn on a canvas with margins of whole pixels around the figure, as ``savefig`` draws a
-    figure cropped to a box (matplotlib's ``_tight_bbox.adjust_bbox``), and the tight box is
-    cut out of it. The array is ``None`` when the box reaches beyond those margins.
-    """
-    import numpy as np
-    from matplotlib import _tight_bbox
-    from matplotlib.transforms import Bbox
-
-    w, h = fig.get_size_inches()
-    mx = round((MARGIN[0] * w + MARGIN[2]) * dpi) / dpi
-    my = round((MARGIN[1] * h + MARGIN[2]) * dpi) / dpi
-    with _agg_canvas(fig, dpi) as canvas:
-        restore = _tight_bbox.adjust_bbox(fig, Bbox.from_extents(-mx, -my, w + mx, h + my),
-                                          canvas.get_renderer(), dpi)  # fmt: skip
-        try:
-            canvas.draw()
-            box = fig.get_tightbbox(canvas.get_renderer()).padded(pad)  # canvas frame
-            rgba = np.asarray(canvas.buffer_rgba())
-        finally:
-            restore()
-    bbox = box.translated(-mx, -my)  # figure frame
-    height, width = rgba.shape[:2]
-    x0, x1 = int(np.floor(box.x0 * dpi)), int(np.ceil(box.x1 * dpi))
-    top, bottom = height - int(np.ceil(box.y1 * dpi)), height - int(np.floor(box.y0 * dpi))
-    if x0 < 0 or top < 0 or x1 > width or bottom > height:
-        return None, bbox
-    return rgba[top:bottom, x0:x1].copy(), bbox
-
-
-def tight_bbox(fig, pad: float = PAD, dpi: float = DPI):
-    """The figure's tight bounding box (inches) plus ``pad``, as :func:`save` crops it.
-
-    The layout is measured at the resolution the PNG is written at: text measured at the
-    screen's 100 dpi comes out slightly narrower than at 300 dpi, which clipped long labels at
-    the edges.
-    """
-    return _render(fig, dpi, pad)[1]
+        document.close()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", f"jdmstats (PDFium {pypdfium2.PDFIUM_INFO.build})")
+    image.save(target, format="png", dpi=(DPI, DPI), pnginfo=info, **PNG_OPTIONS)
