@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import warnings
@@ -198,6 +199,7 @@ def test_parallel_failure_is_reported_and_the_other_steps_are_kept(tmp_path, mon
     files = json.loads((tmp_path / "figures" / "MANIFEST.json").read_text())["files"]
     assert {"tables/case_patients.csv", "tables/slow.csv"} <= set(files)
     assert not any(v["step"] == "broken" for v in files.values())
+    assert gc.get_freeze_count() == 0  # the objects frozen for the workers are collectable again
 
 
 def test_parallel_progress_shows_running_steps_bars_and_one_line_per_step(tmp_path, monkeypatch):

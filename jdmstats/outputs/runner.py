@@ -47,6 +47,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import gc
 import operator
 import os
 import sys
@@ -367,6 +368,9 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     _preload(names)
+    # the objects imported so far move to a permanent generation, so that the workers' garbage
+    # collections neither scan them nor write to their memory pages (copy-on-write)
+    gc.freeze()
     ctx = multiprocessing.get_context("fork")
     board = Board(stream, lines=lines)
     queue = ctx.SimpleQueue() if stream is not None else None
@@ -417,6 +421,7 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO
                         board.finished(name, _summary(outcomes[name]), outcomes[name][2])
                 feed()
     finally:
+        gc.unfreeze()
         _WORK.clear()
         if listener is not None:
             queue.put(None)
