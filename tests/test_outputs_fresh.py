@@ -11,7 +11,7 @@ How staleness is decided (cheapest check first):
    ``jdmstats run``): every table must be byte-identical to the committed one, and the same
    files must be produced. Figures are compared by the SHA-256 in the two manifests only when
    the dependency versions recorded in the committed manifest are the installed ones: PDF and
-   PNG bytes depend on matplotlib, fontTools and FreeType, so on other versions the figure
+   PNG bytes depend on matplotlib, fontTools, FreeType and PDFium, so on other versions the figure
    check is skipped (the data check of step 2 still covers them).
 
 In a git checkout the "committed" outputs are read from ``HEAD`` (``git show``), not from the
