@@ -105,6 +105,26 @@ def test_subgroups_match_metafor(ref_and_tables, models):
                 assert rel(first["f_pvalue"], t["f_pvalue"]) < 1e-6
 
 
+def test_region_fits_are_the_subgroup_fits_at_the_analysis_level(ref_and_tables):
+    """The regional forest draws the GLMM of every region with >= 2 cohorts, the same fit as its
+    row of the subgroups table, and both follow ``level``."""
+    cohorts = ref_and_tables[1]["cohorts"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wide, narrow = prevalence.analyse(cohorts), prevalence.analyse(cohorts, level=0.8)
+    for res in (wide, narrow):
+        rows = res.subgroups[res.subgroups["variable"] == "region"].set_index("group")
+        assert sorted(res.region_fits) == sorted(rows.index[rows["k"] >= 2])
+        for group, fit in res.region_fits.items():
+            assert fit.k == rows.loc[group, "k"] >= 2
+            assert (fit.estimate, fit.ci_low, fit.ci_high) == tuple(
+                rows.loc[group, ["estimate", "ci_low", "ci_high"]])  # fmt: skip
+    for group, fit in narrow.region_fits.items():
+        other = wide.region_fits[group]
+        assert fit.estimate == other.estimate
+        assert other.ci_low < fit.ci_low < fit.ci_high < other.ci_high, group
+
+
 @pytest.mark.reference
 def test_metaregression_matches_metafor(ref_and_tables, models):
     ref, tables = ref_and_tables

@@ -569,7 +569,8 @@ def leave_one_out(data: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- subgroups
-def subgroups(data: pd.DataFrame, variables=None, level: float = 0.95) -> pd.DataFrame:
+def subgroups(data: pd.DataFrame, variables=None, level: float = 0.95,
+              fits: dict | None = None) -> pd.DataFrame:  # fmt: skip
     """Pooled prevalence by subgroup with tests for subgroup differences.
 
     Parameters
@@ -578,6 +579,11 @@ def subgroups(data: pd.DataFrame, variables=None, level: float = 0.95) -> pd.Dat
         The analysis set (:func:`analysis_set`).
     variables : sequence of str, optional
         Columns of ``data`` (default: :data:`SUBGROUP_VARIABLES`).
+    level : float
+        Confidence level of the intervals.
+    fits : dict, optional
+        If given, receives the GLMM result of every group that could be fitted, keyed by
+        ``(variable, group)`` (:func:`analyse` draws the region forest from them).
 
     Returns
     -------
@@ -645,6 +651,8 @@ def subgroups(data: pd.DataFrame, variables=None, level: float = 0.95) -> pd.Dat
                 note = "; ".join(notes)
             except InsufficientDataError as err:
                 res, note = None, f"not fitted: {err}"
+            if fits is not None and res is not None:
+                fits[(var, lv)] = res
             r = _row("glmm", res, sub, note)
             r.pop("model")
             row.update(r)
@@ -857,23 +865,6 @@ def _cohort_table(data: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
-def _region_fits(data: pd.DataFrame, level: float) -> dict:
-    fits = {}
-    regions = data["region"].astype(object).where(data["region"].notna(), "not_stated")
-    for region in sorted(set(regions)):
-        sub = data[regions == region]
-        if len(sub) < 2:
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                fits[region], _ = _fit(sub["events"].to_numpy(), sub["total"].to_numpy(),
-                                       list(sub["label"]), level=level)  # fmt: skip
-            except (InsufficientDataError, ValueError):
-                continue
-    return fits
-
-
 def analyse(cohorts: pd.DataFrame, level: float = 0.95) -> PrevalenceAnalysis:
     """Run every analysis of question 1 on a cohorts table (no file is written).
 
@@ -903,7 +894,9 @@ def analyse(cohorts: pd.DataFrame, level: float = 0.95) -> PrevalenceAnalysis:
     data = models.data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sg = subgroups(data) if len(data) else pd.DataFrame(columns=["variable", "group"])
+        group_fits: dict = {}
+        sg = (subgroups(data, level=level, fits=group_fits) if len(data)
+              else pd.DataFrame(columns=["variable", "group"]))  # fmt: skip
     excl = models.excluded.copy()
     dm = delay_means(cohorts)
     data_m = data.merge(dm[["cohort_id", "delay_mean_months"]], on="cohort_id", how="left")
@@ -941,7 +934,9 @@ def analyse(cohorts: pd.DataFrame, level: float = 0.95) -> PrevalenceAnalysis:
         models=models, cohorts=_cohort_table(data), subgroups=sg,
         small_study=small_study_effects(data), metareg=pd.DataFrame(mr_rows), leave1out=loo,
         exclusions=excl, metareg_fits=fits_mr,
-        region_fits=_region_fits(data, level) if len(data) >= 2 else {}, baujat=baujat,
+        region_fits={group: fit for (var, group), fit in sorted(group_fits.items())
+                     if var == "region" and fit.k >= 2},
+        baujat=baujat,
     )  # fmt: skip
 
 
