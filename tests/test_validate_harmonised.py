@@ -230,6 +230,38 @@ def test_deleted_episode_row(folder):
     assert all(p.column == "record_id" and p.value == gone for p in problems if p not in counts)
 
 
+def _mistype_patient_of(folder, episode):
+    """Give ``episode`` a patient_id that no patient has; return its episodes.csv line."""
+    return edit(folder, "episodes", episode, "patient_id", "Nobody2001_P1")
+
+
+def test_mistyped_key_is_the_one_error_not_the_count_it_leaves_short(folder):
+    line = _mistype_patient_of(folder, "AbataceptSts2012_P1_E1")
+    p = the_error(validate_path(folder))  # not also AbataceptSts2012_P1's n_episodes
+    assert (p.file, p.row, p.column, p.value) == (
+        str(folder / "episodes.csv"), line, "patient_id", "Nobody2001_P1")  # fmt: skip
+    assert p.rule.startswith("no such patient_id")
+
+
+def test_mistyped_key_does_not_hide_rows_added_elsewhere(folder):
+    _mistype_patient_of(folder, "AbataceptSts2012_P1_E1")
+    line = edit(folder, "patients", "BaderMeunier2011_P2", "n_episodes", "1")  # it has 2 rows
+    counts = [p for p in errors_only(validate_path(folder)) if p.column == "n_episodes"]
+    assert [(p.row, p.value) for p in counts] == [(line, "1")]
+    assert counts[0].rule.startswith("episodes has 2 row(s) of this patient_id: rows were")
+
+
+def test_more_rows_missing_than_mistyped_keys_reports_every_short_count(folder):
+    _mistype_patient_of(folder, "AbataceptSts2012_P1_E1")
+    path = folder / "episodes.csv"
+    rows = _rows(path)
+    _write(path, [r for r in rows if r[0] != "AbataceptIntramuscular2020_P1_E1"])
+    counts = [p for p in errors_only(validate_path(folder)) if p.column == "n_episodes"]
+    assert sorted(p.row for p in counts) == ["2", "3"]  # both patients: 2 missing, 1 unknown key
+    assert all(p.rule.startswith("episodes has 0 row(s) of this patient_id (1 row(s) of episodes "
+                                 "name a patient_id that is not there)") for p in counts)  # fmt: skip
+
+
 # ---- valid variants ------------------------------------------------------------------------
 
 

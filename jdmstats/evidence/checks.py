@@ -531,19 +531,35 @@ def check_inherited(tables: dict[str, list[dict]]) -> list[Problem]:
     for name, col, counted, key in DERIVED_COUNTS:
         if name not in tables or counted not in tables:
             continue
-        n = Counter(r.get(key) for r in tables[counted])
-        parents = Counter(r.get(key) for r in tables[name])
-        if any(k not in parents for k in n):
-            continue  # a dangling key is reported as the cause (its rows' parent is unknown)
-        for rec in tables[name]:
-            stated = rec.get(col)
-            if parents[rec.get(key)] > 1:
-                continue  # a duplicated key is reported as the cause
-            if stated is not None and col not in rec.get(BAD, ()) and stated != n[rec.get(key)]:
-                problems.append(problem(rec, col, stated, f"{counted} has {n[rec.get(key)]} "
-                                        f"row(s) of this {key}: rows were deleted or added by "
-                                        "hand (run jdmstats harmonise)"))  # fmt: skip
+        problems += _derived_counts(tables[name], col, tables[counted], counted, key)
     return problems
+
+
+def _derived_counts(records: list[dict], col: str, rows: list[dict], counted: str,
+                    key: str) -> list[Problem]:  # fmt: skip
+    """The records whose ``col`` is not the number of ``rows`` with their ``key``.
+
+    Rows whose key names no record (reported as the cause, "no such ...") belong to some record
+    that now counts too few: while such rows can explain every shortfall, shortfalls are not
+    reported; a count above the rows present, or more missing rows than unknown keys, is.
+    A duplicated key is reported as the cause, not here."""
+    n = Counter(r.get(key) for r in rows)
+    parents = Counter(r.get(key) for r in records)
+    unknown = sum(c for k, c in n.items() if k not in parents)
+    checked = [(rec, rec.get(col), n[rec.get(key)]) for rec in records
+               if parents[rec.get(key)] == 1 and rec.get(col) is not None
+               and col not in rec.get(BAD, ())]  # fmt: skip
+    missing = sum(max(0, stated - present) for _, stated, present in checked)
+    out = []
+    for rec, stated, present in checked:
+        if stated == present or (stated > present and missing <= unknown):
+            continue
+        why = (f" ({unknown} row(s) of {counted} name a {key} that is not there)"
+               if unknown and stated > present else "")  # fmt: skip
+        out.append(problem(rec, col, stated, f"{counted} has {present} row(s) of this {key}"
+                           f"{why}: rows were deleted or added by hand (run jdmstats "
+                           "harmonise)"))  # fmt: skip
+    return out
 
 
 ARM_COUNTS = ("n_complete", "n_partial", "n_none", "n_progression", "n_not_stated")
