@@ -89,3 +89,31 @@ def test_mismatched_lengths_are_refused():
     _, ax = plt.subplots()
     with pytest.raises(ValueError, match="same length"):
         place_labels(ax, [1, 2], [1], ["a", "b"])
+
+
+@pytest.mark.parametrize("radius", [0.0, 4.5])
+def test_a_label_box_moved_to_each_position_is_the_box_matplotlib_measures_there(radius):
+    """place_labels measures a label once and moves its box to the other candidate positions;
+    each moved box must be the box matplotlib's renderer measures for the label drawn there."""
+    from jdmstats.plots import labels as lab
+
+    with style.context():
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.set_xlim(0, 4)
+        ax.set_ylim(0, 4)
+        fig.set_dpi(300)
+        fig.draw_without_rendering()
+        renderer = lab._renderer(fig)
+        px = 300 / 72
+        offset0 = lab._offset(0.0, radius)
+        first = lab._annotate(ax, "Cohort 12 2011 (gy)", (2, 2), offset0, 0, 5.0, "0.3")
+        box0 = first.get_window_extent(renderer)
+        first.remove()
+        for dist in lab._DISTANCES:
+            for k in range(len(lab._DIRECTIONS)):
+                offset = lab._offset(dist, radius, k)
+                txt = lab._annotate(ax, "Cohort 12 2011 (gy)", (2, 2), offset, k, 5.0, "0.3")
+                measured = txt.get_window_extent(renderer)
+                txt.remove()
+                moved = lab._moved(box0, offset0, offset, k, px)
+                assert np.allclose(moved.extents, measured.extents, rtol=0, atol=1e-9), (dist, k)

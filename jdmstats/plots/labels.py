@@ -111,28 +111,27 @@ def place_labels(ax, x, y, labels, fontsize: float = 5.0, color: str = "0.3",
         texts = []
         order = sorted(range(len(x)), key=lambda i: (x[i], y[i], labels[i]))
         for i in order:
+            # the label's box is measured once, at the first position; the box at any other
+            # position is that box moved with the anchor and the alignment
+            offset0 = _offset(0.0, radius[i])
+            first = _annotate(ax, labels[i], (x[i], y[i]), offset0, 0, fontsize, color)
+            box0 = first.get_window_extent(renderer)
+            first.remove()
             best = None
             for dist in _DISTANCES:
-                for dx, dy, ha, va in _DIRECTIONS:
-                    norm = np.hypot(dx, dy)
-                    off = (dist + radius[i]) / norm
-                    txt = ax.annotate(labels[i], (x[i], y[i]), xytext=(dx * off, dy * off),
-                                      textcoords="offset points", ha=ha, va=va,
-                                      fontsize=fontsize, color=color, gid=LABEL_GID,
-                                      annotation_clip=False)  # fmt: skip
-                    box = txt.get_window_extent(renderer).padded(pad * px)
+                for k in range(len(_DIRECTIONS)):
+                    box = _moved(box0, offset0, _offset(dist, radius[i], k), k, px).padded(
+                        pad * px)  # fmt: skip
                     cost = _overlap(box, placed) + _overlap(box, obstacles) + _outside(box, frame)
                     if best is None or cost < best[0]:
-                        if best is not None:
-                            best[1].remove()
-                        best = (cost, txt, box, dist)
-                    else:
-                        txt.remove()
+                        best = (cost, k, box, dist)
                     if cost == 0:
                         break
                 if best[0] == 0:
                     break
-            cost, txt, box, dist = best
+            cost, k, box, dist = best
+            txt = _annotate(ax, labels[i], (x[i], y[i]), _offset(dist, radius[i], k), k,
+                            fontsize, color)  # fmt: skip
             if cost > 0 or dist >= _LEADER_FROM:  # far or crowded: a leader line to the point
                 ax.annotate("", (x[i], y[i]), xytext=txt.get_position(), textcoords=txt.anncoords,
                             arrowprops={"arrowstyle": "-", "lw": 0.3, "color": color})  # fmt: skip
@@ -141,6 +140,34 @@ def place_labels(ax, x, y, labels, fontsize: float = 5.0, color: str = "0.3",
     finally:
         fig.set_dpi(old_dpi)
     return texts
+
+
+def _offset(dist: float, radius: float, k: int = 0) -> tuple[float, float]:
+    """Offset (points) of the label anchor from its point, at ``dist`` in direction ``k``."""
+    dx, dy = _DIRECTIONS[k][:2]
+    off = (dist + radius) / np.hypot(dx, dy)
+    return dx * off, dy * off
+
+
+def _annotate(ax, label, xy, offset, k, fontsize, color):
+    ha, va = _DIRECTIONS[k][2:]
+    return ax.annotate(label, xy, xytext=offset, textcoords="offset points", ha=ha, va=va,
+                       fontsize=fontsize, color=color, gid=LABEL_GID, annotation_clip=False)
+
+
+_SHARE = {"left": 0.0, "bottom": 0.0, "center": 0.5, "right": 1.0, "top": 1.0}
+"""Share of the box's width (height) left of (below) the anchor, by alignment."""
+
+
+def _moved(box0, offset0, offset, k, px):
+    """The box of a label measured with its anchor at ``offset0`` (points, direction 0), for
+    the anchor at ``offset`` in direction ``k``: moved with the anchor and realigned."""
+    from matplotlib.transforms import Bbox
+
+    (_, _, ha0, va0), (_, _, ha, va) = _DIRECTIONS[0], _DIRECTIONS[k]
+    x0 = box0.x0 + (offset[0] - offset0[0]) * px - (_SHARE[ha] - _SHARE[ha0]) * box0.width
+    y0 = box0.y0 + (offset[1] - offset0[1]) * px - (_SHARE[va] - _SHARE[va0]) * box0.height
+    return Bbox.from_bounds(x0, y0, box0.width, box0.height)
 
 
 def _overlap(box, others) -> float:
