@@ -83,10 +83,89 @@ def _figure(outside: float = 0.0):
     return fig
 
 
-def _media_box(pdf: Path) -> tuple[float, float]:
-    box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)", pdf.read_bytes())
-    assert box, "no MediaBox"
-    return float(box.group(1)), float(box.group(2))
+def _media_box(pdf: Path | bytes) -> tuple[float, float]:
+    """Width and height (points) of the one page, as a PDF reader (PDFium) sees it."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf.read_bytes() if isinstance(pdf, Path) else pdf)
+    try:
+        assert len(document) == 1
+        x0, y0, x1, y1 = document[0].get_mediabox()
+    finally:
+        document.close()
+    return x1 - x0, y1 - y0
+
+
+@pytest.mark.parametrize("outside", [0.0, -0.3, -5.0], ids=["inside", "left-margin", "far-left"])
+def test_pdf_is_cropped_to_matplotlibs_tight_box(tmp_path, outside):
+    """The page is the box of ``savefig(bbox_inches="tight")``: drawn once on a page with room
+    around the figure and cropped by an incremental update, or, for a label beyond that room,
+    saved with ``bbox_inches="tight"`` itself."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    with style.context():
+        fig = _figure(outside)
+        pdf, _ = style.save(fig, tmp_path / "c")
+        ref = io.BytesIO()
+        fig.savefig(ref, format="pdf", bbox_inches="tight", pad_inches=style.PAD)
+        plt.close(fig)
+    mine, theirs = _media_box(pdf), _media_box(ref.getvalue())
+    assert mine == pytest.approx(theirs, abs=0.01)  # 4-decimal box, 1/7200 inch
+    data = pdf.read_bytes()
+    updated = outside > -1
+    assert (data.count(b"/MediaBox") == 2) is updated and (b"/Prev " in data) is updated
+    assert data.endswith(b"%%EOF\n") and b"CreationDate" not in data
+
+
+def test_a_figure_with_a_layout_engine_is_cropped_to_its_tight_box(tmp_path):
+    import io
+
+    import matplotlib.pyplot as plt
+
+    with style.context():
+        fig, axes = plt.subplots(1, 2, figsize=(4, 2), layout="constrained")
+        for ax in axes:
+            ax.plot([0, 1], [0, 1])
+            ax.set_title("a title")
+        pdf, _ = style.save(fig, tmp_path / "e")
+        ref = io.BytesIO()
+        fig.savefig(ref, format="pdf", bbox_inches="tight", pad_inches=style.PAD)
+        plt.close(fig)
+    assert _media_box(pdf) == pytest.approx(_media_box(ref.getvalue()), abs=0.01)
+    assert b"/Prev " in pdf.read_bytes()  # drawn once and cropped, not saved again
+
+
+def test_set_media_box_appends_a_well_formed_update(tmp_path):
+    """The cross-reference entry and ``startxref`` of the update point at the new page object
+    and the new xref section (PDFium would open a file with wrong offsets too: it repairs
+    them), and the original bytes are kept."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    with style.context():
+        fig = _figure()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="pdf")
+        plt.close(fig)
+    pdf = buffer.getvalue()
+    out = style._set_media_box(pdf, [10.5, 20.25, 100, 200])
+    assert out.startswith(pdf)
+    update = out[len(pdf):]
+    number, entry_offset = re.search(rb"xref\n(\d+) 1\n(\d{10}) 00000 n \n", update).groups()
+    assert out[int(entry_offset):].startswith(number + b" 0 obj\n<< /Type /Page")
+    start = int(re.search(rb"startxref\n(\d+)\n%%EOF\n$", update).group(1))
+    assert out[start:].startswith(b"xref\n")
+    prev = int(re.search(rb"/Prev (\d+)", update).group(1))
+    assert pdf[prev:].startswith(b"xref\n")
+    assert b"/MediaBox [ 10.5 20.25 100 200 ]" in update
+    assert _media_box(out) == pytest.approx((89.5, 179.75))
+
+
+def test_set_media_box_leaves_other_files_alone():
+    assert style._set_media_box(b"%PDF-1.4\nnot matplotlib's layout\n%%EOF\n", [0, 0, 1, 1]) is None
 
 
 def test_pdf_and_png_share_one_crop(tmp_path):

@@ -144,15 +144,18 @@ PAD = 0.02
 """Margin (inches) around the tight bounding box of a saved figure."""
 PNG_OPTIONS = {"compress_level": 1}
 """PIL options of every PNG written (fast zlib; the pixels are the same at any level)."""
+MARGIN = (0.4, 0.15, 0.25)
+"""Room drawn around the figure for labels outside it: (fraction of the width on each side,
+fraction of the height above and below, plus inches on every side)."""
 
 
 def save(fig, path: str | Path, formats=("pdf", "png")) -> list[Path]:
     """Save a figure as PDF and 300-dpi PNG with metadata that does not change between runs.
 
-    The figure is drawn once, as a PDF cropped to its tight bounding box plus :data:`PAD`
-    (matplotlib's ``savefig(bbox_inches="tight")``, which keeps labels drawn outside the figure).
-    The PNG is that PDF rasterised at :data:`DPI` by PDFium (``pypdfium2``), so both files show
-    the same drawing, and a figure costs one layout and one drawing instead of one per format.
+    The figure is laid out and drawn once, as a PDF cropped to its tight bounding box plus
+    :data:`PAD` (the box of ``savefig(bbox_inches="tight")``, which lays the figure out twice:
+    see :func:`_draw_pdf`). The PNG is that PDF rasterised at :data:`DPI` by PDFium
+    (``pypdfium2``), so both files show the same drawing.
 
     Parameters
     ----------
@@ -167,16 +170,9 @@ def save(fig, path: str | Path, formats=("pdf", "png")) -> list[Path]:
     -------
     list of Path
     """
-    import io
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pdf = None
-    if {"pdf", "png"} & set(formats):
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="pdf", bbox_inches="tight", pad_inches=PAD,
-                    metadata=_metadata("pdf"))  # fmt: skip
-        pdf = buffer.getvalue()
+    pdf = _draw_pdf(fig) if {"pdf", "png"} & set(formats) else None
     written = []
     for fmt in formats:
         target = path.with_suffix(f".{fmt}")
@@ -189,6 +185,69 @@ def save(fig, path: str | Path, formats=("pdf", "png")) -> list[Path]:
                         metadata=_metadata(fmt))  # fmt: skip
         written.append(target)
     return written
+
+
+def _draw_pdf(fig) -> bytes:
+    """The figure as a one-page PDF cropped to its tight bounding box plus :data:`PAD`.
+
+    ``savefig(bbox_inches="tight")`` lays the figure out once to measure the box and again to
+    draw it. Here the figure is drawn once, on a page with :data:`MARGIN` of room around it;
+    the box is measured with the renderer of that drawing, whose text is already laid out
+    (matplotlib's ``draw_event``), and the page is then cropped to it by
+    :func:`_set_media_box`. When the box reaches beyond the margins, the figure is saved with
+    ``bbox_inches="tight"`` instead.
+    """
+    import io
+
+    from matplotlib.transforms import Bbox
+
+    w, h = fig.get_size_inches()
+    mx, my = MARGIN[0] * w + MARGIN[2], MARGIN[1] * h + MARGIN[2]
+    page = Bbox.from_extents(-mx, -my, w + mx, h + my)
+    boxes = []
+    cid = fig.canvas.mpl_connect("draw_event", lambda event: boxes.append(
+        fig.get_tightbbox(event.renderer)))  # fmt: skip
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="pdf", bbox_inches=page, metadata=_metadata("pdf"))
+    finally:
+        fig.canvas.mpl_disconnect(cid)
+    pdf = buffer.getvalue()
+    if boxes:  # inches on the page (the figure's origin is at (mx, my)); the last is the
+        # drawing's own (a layout engine's pass before it also ends with a draw_event)
+        box = boxes[-1].padded(PAD)
+        if box.x0 >= 0 and box.y0 >= 0 and box.x1 <= page.width and box.y1 <= page.height:
+            cropped = _set_media_box(pdf, [72 * v for v in box.extents])
+            if cropped is not None:
+                return cropped
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="pdf", bbox_inches="tight", pad_inches=PAD,
+                metadata=_metadata("pdf"))  # fmt: skip
+    return buffer.getvalue()
+
+
+def _set_media_box(pdf: bytes, box) -> bytes | None:
+    """``pdf`` (matplotlib's, one page) with the page's MediaBox set to ``box`` (points), by an
+    incremental update (PDF 32000-1:2008, 7.5.6): the page dictionary is appended with the
+    new box, with a cross-reference section and a trailer pointing back to the original ones,
+    whose bytes are kept. ``None`` if the file is not laid out as matplotlib writes it."""
+    import re
+
+    from matplotlib.backends.backend_pdf import pdfRepr
+
+    page = re.search(rb"\n(\d+) 0 obj\n(<< /Type /Page\b.*?>>)\nendobj\n", pdf, re.S)
+    end = re.search(rb"trailer\n<< (.*?) >>\nstartxref\n(\d+)\n%%EOF\n?\Z", pdf, re.S)
+    if page is None or end is None or not re.search(rb"/MediaBox \[[^\]]*\]", page.group(2)):
+        return None
+    number = page.group(1)
+    entry = re.sub(rb"/MediaBox \[[^\]]*\]", b"/MediaBox " + pdfRepr([round(v, 4) for v in box]),
+                   page.group(2))  # fmt: skip
+    update = b"%s 0 obj\n%s\nendobj\n" % (number, entry)
+    xref = len(pdf) + len(update)
+    update += b"xref\n%s 1\n%010d 00000 n \n" % (number, len(pdf))
+    update += b"trailer\n<< %s /Prev %s >>\nstartxref\n%d\n%%%%EOF\n" % (
+        end.group(1), end.group(2), xref)  # fmt: skip
+    return pdf + update
 
 
 def _metadata(fmt: str) -> dict:
