@@ -223,6 +223,27 @@ def test_parallel_quiet_prints_nothing(tmp_path, monkeypatch):
     assert tty.getvalue() == ""
 
 
+def test_preload_imports_with_the_collector_paused_and_restores_it(tmp_path, monkeypatch):
+    from jdmstats.outputs import runner
+    from jdmstats.outputs.steps import Step
+
+    (tmp_path / "jdm_probe_module.py").write_text(
+        "import gc\nENABLED_DURING_IMPORT = gc.isenabled()\n")  # fmt: skip
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(runner, "STEPS", {"probe": Step("probe", None, (), ("jdm_probe_module",))})
+    assert gc.isenabled()
+    runner._preload(["probe"])
+    import jdm_probe_module
+
+    assert jdm_probe_module.ENABLED_DURING_IMPORT is False and gc.isenabled()
+    gc.disable()  # a caller that had paused it keeps it paused
+    try:
+        runner._preload(["probe"])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_default_jobs(monkeypatch):
     import threading
 
