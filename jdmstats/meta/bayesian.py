@@ -484,7 +484,15 @@ def _direct_grid(model: _Model, delta: float, epsilon: float):
     m0 = model.m0 / model.s0**2 if model.normal_mu else 0.0
     p0 = 1 / model.s0**2 if model.normal_mu else 0.0
 
+    seen: dict = {}  # moments by tau: the search meets the same tau more than once
+
     def moments(t):
+        hit = seen.get(t)
+        if hit is None:
+            hit = seen[t] = _moments(t)
+        return hit
+
+    def _moments(t):
         w = 1.0 / (t * t + s2)
         var = 1.0 / (float(_add_reduce(w)) + p0)
         m = (float(_add_reduce(w * y)) + m0) * var
@@ -512,22 +520,24 @@ def _direct_grid(model: _Model, delta: float, epsilon: float):
 
     def next_point(tau):
         ref = reference(tau)
+        values: dict = {}  # brentq evaluates the bracket ends the search has just evaluated
 
         def f(t):
-            return divergence(ref, t) - delta
+            v = values.get(t)
+            if v is None:
+                v = values[t] = divergence(ref, t) - delta
+            return v
 
         if state["step"] is not None:  # a tight bracket from the previous step, when it holds
             hi = tau + 2 * state["step"]
-            if divergence(ref, hi) > delta:
+            if f(hi) > 0:  # the divergence exceeds delta (a - b > 0 exactly when a > b)
                 root = brentq(f, tau, hi, xtol=1e-300, rtol=8.9e-16, maxiter=500)
                 state["step"] = root - tau
                 return root
         up = state["upper"]
-        div = divergence(ref, up)
         n = 0
-        while div <= delta:
+        while f(up) <= 0:
             up *= 2
-            div = divergence(ref, up)
             n += 1
             if n > 2000:
                 raise RuntimeError("meta.bayes: DIRECT grid: the divergence never reaches delta")
