@@ -181,8 +181,7 @@ def save(fig, path: str | Path, formats=("pdf", "png")) -> list[Path]:
         elif fmt == "png":
             _write_png(pdf, target)
         else:
-            fig.savefig(target, format=fmt, dpi=DPI, bbox_inches="tight", pad_inches=PAD,
-                        metadata=_metadata(fmt))  # fmt: skip
+            _save_tight(fig, target, fmt)
         written.append(target)
     return written
 
@@ -221,9 +220,14 @@ def _draw_pdf(fig) -> bytes:
             if cropped is not None:
                 return cropped
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="pdf", bbox_inches="tight", pad_inches=PAD,
-                metadata=_metadata("pdf"))  # fmt: skip
+    _save_tight(fig, buffer, "pdf")
     return buffer.getvalue()
+
+
+def _save_tight(fig, target, fmt: str) -> None:
+    """``savefig`` cropped to the tight box plus :data:`PAD` (laid out twice, by matplotlib)."""
+    fig.savefig(target, format=fmt, dpi=DPI, bbox_inches="tight", pad_inches=PAD,
+                metadata=_metadata(fmt))  # fmt: skip
 
 
 def _set_media_box(pdf: bytes, box) -> bytes | None:
