@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from jdmstats.plots import style
 
@@ -266,3 +270,73 @@ def test_save_leaves_the_figure_as_it_was(tmp_path):
         assert (fig.canvas, fig.dpi, tuple(fig.get_size_inches())) == (canvas, dpi, size)
         assert ax.get_position().bounds == pos and ax.get_axes_locator() is None
         plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- PNG encoder
+def _decoded(data: bytes):
+    """Pixels and info of a PNG as Pillow reads it, after Pillow has checked every chunk's CRC."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()  # chunk CRCs and structure up to IEND
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB") if image.mode != "RGB" else image), image.info
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays("uint8", st.tuples(st.integers(1, 9), st.integers(1, 9), st.just(3))),
+       st.integers(0, 9))  # fmt: skip
+def test_encode_png_round_trips_any_rgb_image(pixels, level):
+    """Pillow decodes exactly the pixels encoded, at every zlib level and any size."""
+    import numpy as np
+
+    decoded, info = _decoded(style.encode_png(pixels, 300, level=level))
+    assert decoded.shape == pixels.shape
+    assert np.array_equal(decoded, pixels)
+    assert info["dpi"] == pytest.approx((300, 300), abs=0.01)
+
+
+def test_encode_png_writes_resolution_and_text():
+    import numpy as np
+
+    pixels = np.full((2, 3, 3), 255, np.uint8)
+    _, info = _decoded(style.encode_png(pixels, 150, {"Software": "jdmstats", "Note": "é"}))
+    # pHYs holds whole pixels per metre: within 0.5 px/m = 0.0127 dpi of the resolution asked
+    assert info["dpi"] == pytest.approx((150, 150), abs=0.0127)
+    assert info["Software"] == "jdmstats" and info["Note"] == "é"
+
+
+def test_encode_png_takes_a_strided_view():
+    """A view with row padding (as PDFium's bitmaps have) is encoded without the padding."""
+    import numpy as np
+
+    padded = np.arange(4 * 8 * 3, dtype=np.uint8).reshape(4, 8, 3)
+    view = padded[:, :5]
+    assert np.array_equal(_decoded(style.encode_png(view, 300))[0], view)
+
+
+@pytest.mark.parametrize("bad", [
+    np.zeros((2, 2, 3), np.float64), np.zeros((2, 2), np.uint8), np.zeros((2, 2, 4), np.uint8),
+    np.zeros((0, 2, 3), np.uint8)])  # fmt: skip
+def test_encode_png_refuses_what_is_not_an_rgb_image(bad):
+    with pytest.raises(ValueError, match=r"\(height, width, 3\) uint8.*shape"):
+        style.encode_png(bad, 300)
+
+
+def test_saved_png_is_pdfium_raster_of_the_saved_pdf(tmp_path):
+    """The PNG file holds exactly the pixels PDFium renders from the PDF file beside it."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pypdfium2
+
+    with style.context():
+        fig = _figure(0.5)
+        pdf, png = style.save(fig, tmp_path / "r")
+        plt.close(fig)
+    document = pypdfium2.PdfDocument(pdf.read_bytes())
+    rendered = document[0].render(scale=style.DPI / 72, rev_byteorder=True).to_pil()
+    document.close()
+    assert np.array_equal(_decoded(png.read_bytes())[0], np.asarray(rendered))

@@ -341,8 +341,6 @@ def _preload(names: list[str]) -> None:
                 importlib.import_module(module)
         if "jdmstats.plots.style" in sys.modules:
             sys.modules["jdmstats.plots.style"].register_fonts()
-        if "PIL.Image" in sys.modules:
-            sys.modules["PIL.Image"].preinit()  # the image plugins PNG writing loads
     finally:
         if enabled:
             gc.enable()

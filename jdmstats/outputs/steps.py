@@ -435,8 +435,8 @@ def step_prisma(tables: dict[str, pd.DataFrame], out: Path, progress=None) -> li
     return STEPS["prisma"](tables, out, progress)
 
 
-_FIGURES = ("matplotlib.pyplot", "matplotlib.backends.backend_pdf", "PIL.PngImagePlugin",
-            "fontTools.subset", "pypdfium2", "jdmstats.plots.style")
+_FIGURES = ("matplotlib.pyplot", "matplotlib.backends.backend_pdf", "fontTools.subset",
+            "pypdfium2", "jdmstats.plots.style")
 """What drawing and saving any figure imports (:func:`jdmstats.plots.style.save`)."""
 _ENGINES = ("scipy.stats", "scipy.optimize", "scipy.linalg", "jdmstats.meta")
 """What the meta-analysis engine imports when it fits."""

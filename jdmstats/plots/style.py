@@ -142,8 +142,6 @@ DPI = 300
 """Resolution of the PNG files."""
 PAD = 0.02
 """Margin (inches) around the tight bounding box of a saved figure."""
-PNG_OPTIONS = {"compress_level": 1}
-"""PIL options of every PNG written (fast zlib; the pixels are the same at any level)."""
 MARGIN = (0.4, 0.15, 0.25)
 """Room drawn around the figure for labels outside it: (fraction of the width on each side,
 fraction of the height above and below, plus inches on every side)."""
@@ -263,15 +261,52 @@ def _metadata(fmt: str) -> dict:
 def _write_png(pdf: bytes, target: Path) -> None:
     """Rasterise the one page of ``pdf`` at :data:`DPI` (white background) and write it as PNG."""
     import pypdfium2
-    from PIL import PngImagePlugin
 
     document = pypdfium2.PdfDocument(pdf)
     try:
         page = document[0]
-        image = page.render(scale=DPI / 72, rev_byteorder=True).to_pil()
+        pixels = page.render(scale=DPI / 72, rev_byteorder=True).to_numpy()
         page.close()
     finally:
         document.close()
-    info = PngImagePlugin.PngInfo()
-    info.add_text("Software", f"jdmstats (PDFium {pypdfium2.PDFIUM_INFO.build})")
-    image.save(target, format="png", dpi=(DPI, DPI), pnginfo=info, **PNG_OPTIONS)
+    target.write_bytes(encode_png(pixels, DPI, {
+        "Software": f"jdmstats (PDFium {pypdfium2.PDFIUM_INFO.build})"}))  # fmt: skip
+
+
+def encode_png(rgb, dpi: float, text: dict[str, str] | None = None, level: int = 1) -> bytes:
+    """An 8-bit RGB PNG of ``rgb`` (array of shape (height, width, 3), uint8) with its
+    resolution (``pHYs``) and Latin-1 ``text`` chunks (``tEXt``), deflated at zlib ``level``.
+
+    Written here, with numpy and zlib, because Pillow chooses a filter for every row by trying
+    all five (its only choice for RGB images): on the figures, whose rows are mostly white,
+    that took 0.46 s per run for files 6% larger than rows with no filter (0.19 s), the same
+    pixels either way. Rows are therefore written unfiltered (filter type 0), in one ``IDAT``
+    chunk (PNG specification, 3rd edition, sections 5-11).
+    """
+    import struct
+    import zlib
+
+    import numpy as np
+
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or 0 in rgb.shape:
+        raise ValueError(f"encode_png takes a non-empty (height, width, 3) uint8 array; got "
+                         f"shape {rgb.shape} and dtype {rgb.dtype}")  # fmt: skip
+    height, width, _ = rgb.shape
+    rows = np.zeros((height, 1 + 3 * width), np.uint8)  # a leading 0: no filter
+    rows[:, 1:] = rgb.reshape(height, 3 * width)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data))  # fmt: skip
+
+    per_metre = round(dpi / 0.0254)
+    return b"".join([
+        b"\x89PNG\r\n\x1a\n",
+        chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+        chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+        *(chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
+          for key, value in (text or {}).items()),
+        chunk(b"IDAT", zlib.compress(rows.tobytes(), level)),
+        chunk(b"IEND", b""),
+    ])  # fmt: skip
