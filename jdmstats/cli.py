@@ -199,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="harmonised or extraction folder (default: bundled data)")
     p.add_argument("--out", default=".", help="output root for tables/ and figures/ (default: .)")
     p.add_argument("--only", action="append", type=_step_names(list(STEPS)), metavar="STEP",
-                   help=f"run only these steps (repeat or comma-separate); steps: {steps}")
+                   help=f"run only these steps (repeat or comma-separate); steps: {steps}. "
+                        "Without it, a step the data cannot feed is skipped and said so; a "
+                        "step named here is refused instead")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="print nothing (no progress, no warnings)")
     p.add_argument("--bootstrap-reps", type=_positive_int, metavar="N",
                    help="replicates of the cluster bootstrap of the time-to-regression bands "

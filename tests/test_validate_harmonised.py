@@ -331,21 +331,65 @@ def test_run_refuses_a_folder_with_a_directory_for_a_table(folder, tmp_path):
     assert r.stdout.strip() == f"{folder / 'cohorts.csv'}: is a folder, not a file"
 
 
-def test_run_refuses_a_step_that_would_be_empty(tmp_path, source, write_source):
+def test_run_skips_a_step_that_would_be_empty_and_says_so(tmp_path, source, write_source):
+    """A full run skips a step whose data are missing (printed, in warnings.csv, in the report)
+    and removes that step's files of an earlier run; a step named with --only is refused."""
+    import json
+
+    import pandas as pd
+
     from jdmstats.evidence.harmonise import harmonise
+    from jdmstats.report import build_html
+
+    write_source(source)
+    harmonise(tmp_path / "extraction", tmp_path / "h")
+    out = tmp_path / "o"
+    r = _jdmstats("run", "--data", str(tmp_path / "h"), "--out", str(out), "--only",
+                  "prevalence", "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (out / "tables" / "prevalence.csv").is_file()  # the earlier run's files
 
     source["cohorts"][0].update(include_primary=False, exclusion_reason="a test")
     write_source(source)
     harmonise(tmp_path / "extraction", tmp_path / "h")
     assert validate_path(tmp_path / "h") == []  # valid data: the analysis is what is empty
-    r = _jdmstats("run", "--data", str(tmp_path / "h"), "--out", str(tmp_path / "o"))
+    why = "cohorts.csv: no cohort in the primary prevalence analysis (include_primary)"
+    r = _jdmstats("run", "--data", str(tmp_path / "h"), "--out", str(out), "--only",
+                  "descriptive,prevalence")
     assert r.returncode == 1 and "Traceback" not in r.stdout + r.stderr
     assert r.stdout.strip() == (f"{tmp_path / 'h' / 'cohorts.csv'}: no cohort in the primary "
                                 "prevalence analysis (include_primary): the prevalence step "
                                 "would be empty; add the data, or leave the step out (--only)")
-    r = _jdmstats("run", "--data", str(tmp_path / "h"), "--out", str(tmp_path / "o"), "--only",
-                  "descriptive,response", "--quiet")
+
+    r = _jdmstats("run", "--data", str(tmp_path / "h"), "--out", str(out))
     assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stderr.splitlines()[0] == f"prevalence: skipped: {why} (the step would be empty)"
+    notes = pd.read_csv(out / "tables" / "warnings.csv", dtype=str, keep_default_na=False)
+    skipped = notes[notes["category"] == "SkippedStep"]
+    assert skipped[["step", "message"]].values.tolist() == [
+        ["prevalence", f"not run (it would be empty): {why}"]]
+    files = json.loads((out / "figures" / "MANIFEST.json").read_text())["files"]
+    assert not [f for f, e in files.items() if e["step"] == "prevalence"]
+    assert not (out / "tables" / "prevalence.csv").exists()  # the earlier run's file is gone
+    assert {e["step"] for e in files.values()} >= {"descriptive", "response", "prisma"}
+    page = build_html(out, tmp_path / "h")
+    section = page[page.index('<section id="prevalence">'):]
+    section = section[:section.index("</section>")]
+    assert f"This step was not run (it would be empty): {why}." in section
+
+
+def test_run_refuses_data_on_which_every_step_would_be_empty(harmonised, tmp_path, monkeypatch):
+    from jdmstats.errors import DataValidationError
+    from jdmstats.outputs import runner
+
+    nothing = ("studies", "nothing usable", lambda tables: 0)
+    monkeypatch.setattr(runner, "STEP_NEEDS", {name: nothing for name in runner.STEPS})
+    with pytest.raises(DataValidationError) as info:
+        runner.run(harmonised, tmp_path / "o", quiet=True)
+    assert [p.rule for p in info.value.problems] == [
+        f"nothing usable: the {name} step would be empty; add the data, or leave the step out "
+        "(--only)" for name in runner.STEPS]
+    assert not (tmp_path / "o").exists()
 
 
 # ---- the datapackage, checked by frictionless (a test extra; the library never imports it) --

@@ -148,6 +148,17 @@ STEP_NEEDS: dict[str, tuple[str, str, Callable[[dict], int]]] = {
 """What each step needs at least one row of: (table, what is missing, count of usable rows)."""
 
 
+def empty_steps(tables: dict[str, pd.DataFrame], names: list[str]) -> dict[str, str]:
+    """The steps of ``names`` that would run on nothing, each with what its data lack."""
+    empty = {}
+    for name in names:
+        if name in STEP_NEEDS:
+            table, missing, usable = STEP_NEEDS[name]
+            if not usable(tables):
+                empty[name] = f"{table}.csv: {missing}"
+    return empty
+
+
 def refuse_empty(tables: dict[str, pd.DataFrame], names: list[str], folder: Path) -> None:
     """Refuse data that would run a selected step on nothing (an empty analysis is not a result).
 
@@ -158,15 +169,10 @@ def refuse_empty(tables: dict[str, pd.DataFrame], names: list[str], folder: Path
     """
     from jdmstats.errors import DataValidationError, Problem
 
-    problems = []
-    for name in names:
-        if name not in STEP_NEEDS:
-            continue
-        table, missing, usable = STEP_NEEDS[name]
-        if not usable(tables):
-            problems.append(Problem(str(Path(folder) / f"{table}.csv"), "", "", "",
-                                    f"{missing}: the {name} step would be empty; add the data, "
-                                    f"or leave the step out (--only)"))  # fmt: skip
+    problems = [Problem(str(Path(folder) / what.split(": ", 1)[0]), "", "", "",
+                        f"{what.split(': ', 1)[1]}: the {name} step would be empty; add the data, "
+                        f"or leave the step out (--only)")
+                for name, what in empty_steps(tables, names).items()]  # fmt: skip
     if problems:
         raise DataValidationError(problems, context=str(folder))
 
@@ -473,6 +479,11 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
         Output root; tables go to ``out/tables`` and figures to ``out/figures``.
     only : list of str, optional
         Names of :data:`STEPS` to run (default, ``None``: all; an empty list is an error).
+        By default, a step whose data are missing (:data:`STEP_NEEDS`: for example no cohort
+        with a diagnostic delay) is skipped: the skip is printed and written to
+        ``tables/warnings.csv`` (category ``SkippedStep``), and that step's files from an
+        earlier run in ``out`` are removed. A step named in ``only`` is run or refused (the
+        data are refused when it would be empty), as is a run in which every step would be.
     quiet : bool
         Print nothing. Otherwise a terminal ``stream`` shows a progress line per step, and any
         other stream (a log, CI) one line per finished step; both print every warning.
@@ -526,7 +537,14 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
     with tempfile.TemporaryDirectory() as tmp:
         folder = resolve_data(data, Path(tmp))
         tables = datasets.load_all(folder)
-        refuse_empty(tables, names, folder)
+        skipped = empty_steps(tables, names) if only is None else {}
+        if only is not None or len(skipped) == len(names):
+            refuse_empty(tables, names, folder)
+        names = [n for n in names if n not in skipped]
+        jobs = min(jobs, len(names))
+        if show:
+            for name, what in skipped.items():
+                stream.write(f"{name}: skipped: {what} (the step would be empty)\n")
         fingerprint = data_fingerprint(folder)
         data_info = {fingerprint: data_files(folder)}
         if jobs > 1:
@@ -537,7 +555,9 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
                                        options)  # fmt: skip
     written: list[Path] = []
     entries: dict[str, dict] = {}
-    notes: list[tuple[str, str, str]] = []
+    notes: list[tuple[str, str, str]] = [
+        (name, "SkippedStep", f"not run (it would be empty): {what}")
+        for name, what in skipped.items()]  # fmt: skip
     failures: list[str] = []
     for name in names:  # step order, whatever order the steps finished in
         _, files, step_notes, error, _ = outcomes[name]
@@ -558,7 +578,9 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
                                      "jdmstats_version": __version__,
                                      "sha256": sha256_file(f)}  # fmt: skip
         written.append(f)
-    notes_path = write_notes(out, notes, set(names) if only else None, list(STEPS))
+    order = list(STEPS)
+    notes.sort(key=lambda row: order.index(row[0]))  # stable: a skipped step in its place
+    notes_path = write_notes(out, notes, set(names) if only else None, order)
     entries[relative(notes_path, out)] = {"step": "pipeline", "data_sha256": fingerprint,
                                       "jdmstats_version": __version__,
                                       "sha256": sha256_file(notes_path)}  # fmt: skip

@@ -466,6 +466,10 @@ def build_html(results: str | os.PathLike, data: str | os.PathLike | None = None
     )
     machine: list[tuple[str, str]] = []
     number = 0
+    notes = tables.get("warnings")
+    skipped = ({} if notes is None else dict(  # the steps a run skipped, with why
+        notes.loc[notes["category"] == "SkippedStep", ["step", "message"]].itertuples(
+            index=False)))  # fmt: skip
     for step, heading in QUESTIONS:
         files = by_step.get(step, {"figures": [], "tables": []})
         body = []
@@ -474,8 +478,10 @@ def build_html(results: str | os.PathLike, data: str | os.PathLike | None = None
         if step in paragraphs:
             body.append(f"<p>{html.escape(paragraphs[step])}</p>")
         if not files["figures"] and not files["tables"]:
-            body.append('<p class="note">This step produced no output in these results '
-                        "(it was not run, or it failed).</p>")  # fmt: skip
+            reason = skipped.get(step)
+            body.append(f'<p class="note">This step was {html.escape(reason)}.</p>'
+                        if reason else '<p class="note">This step produced no output in these '
+                        "results (it was not run, or it failed).</p>")  # fmt: skip
         for rel in figures_of.get(step, []):
             number += 1
             cap = text.caption(Path(rel).stem, tables, counts,
