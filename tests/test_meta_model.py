@@ -110,6 +110,27 @@ def test_subgroup_matches_metafor(row):
     assert list(res.summary().index) == row["groups"]
 
 
+@pytest.mark.reference
+@pytest.mark.parametrize("method", ["DL", "REML"])
+def test_subgroup_moderator_test_matches_metafor(method):
+    """``test="z", moderator_test="knha"``: the subgroup fits and Q_between of metafor's z
+    fits, the F test of its knha meta-regression, in one call."""
+    yi, vi = _data("bcg_RR")
+    alloc = REF["datasets"]["bcg_RR"]["alloc"]
+    rows = {r["test"]: r for r in REF["subgroup"] if r["method"] == method}
+    res = subgroup_analysis(yi, vi, alloc, method=method, test="z", moderator_test="knha")
+    for j, g in enumerate(rows["z"]["groups"]):
+        close(res.fits[g].se, rows["z"]["se"][j])
+        close(res.fits[g].ci_low, rows["z"]["ci_low"][j])
+    close(res.q_between, rows["z"]["q_between"])
+    close(res.q_between_pvalue, rows["z"]["q_between_pvalue"])
+    close(res.qm, rows["knha"]["qm"])
+    close(res.qm_pvalue, rows["knha"]["qm_pvalue"])
+    assert (res.test, res.moderator_test) == ("z", "knha")
+    assert "Moderator test (common tau^2): F(" in repr(res)
+    assert subgroup_analysis(yi, vi, alloc, method=method).moderator_test == "z"
+
+
 # --------------------------------------------------------------------------- batch solver
 @pytest.mark.parametrize("method", METHODS)
 def test_batch_equals_single_fits(method):

@@ -19,7 +19,8 @@ class SubgroupResult(ResultMixin):
 
     ``fits`` maps each group to its :class:`RMAResult`; ``q_between`` is the test of subgroup
     differences from the separate fits (an EE model of the subgroup estimates); ``qm`` is the
-    moderator test of the meta-regression on the group factor (common tau^2).
+    moderator test of the meta-regression on the group factor (common tau^2), with
+    ``moderator_test`` (``"z"``: a chi-square QM; ``"knha"``/``"t"``: an F test).
     """
 
     groups: list
@@ -33,6 +34,11 @@ class SubgroupResult(ResultMixin):
     method: str
     test: str
     metareg: object = field(repr=False, default=None)
+    moderator_test: str | None = None
+
+    def __post_init__(self):
+        if self.moderator_test is None:
+            object.__setattr__(self, "moderator_test", self.test)
 
     _title = "Subgroup analysis"
 
@@ -59,7 +65,7 @@ class SubgroupResult(ResultMixin):
             f"{self.q_between:.4f}, p = {self.q_between_pvalue:.4g}",
         ]
         if np.isfinite(self.qm):
-            name = "QM" if self.test == "z" else "F"
+            name = "QM" if self.moderator_test == "z" else "F"
             lines.append(
                 f"Moderator test (common tau^2): {name}{self.qm_df} = {self.qm:.4f}, "
                 f"p = {self.qm_pvalue:.4g}"
@@ -68,7 +74,8 @@ class SubgroupResult(ResultMixin):
 
 
 def subgroup_analysis(
-    yi, vi, groups, method: str = "REML", test: str = "z", level: float = 0.95, labels=None
+    yi, vi, groups, method: str = "REML", test: str = "z", level: float = 0.95, labels=None,
+    moderator_test: str | None = None,
 ) -> SubgroupResult:
     """Pooled estimate per subgroup and tests for subgroup differences.
 
@@ -81,6 +88,12 @@ def subgroup_analysis(
     method, test, level : see :func:`random_effects`.
     labels : sequence, optional
         Study labels.
+    moderator_test : str, optional
+        Test of the meta-regression on the group factor (``"z"``, ``"t"`` or ``"knha"``, as
+        ``test``); default ``test``. The subgroup fits, and so ``q_between``, use ``test``:
+        ``test="z", moderator_test="knha"`` gives the usual pair (Q_between of the separate
+        fits and the Hartung-Knapp F test) in one call, as ``rma`` per subgroup and
+        ``rma(mods = ~ factor(group), test = "knha")`` do in metafor.
 
     Returns
     -------
@@ -136,10 +149,10 @@ def subgroup_analysis(
     qm, qm_df, qm_p, reg = np.nan, (G - 1, None), np.nan, None
     if G >= 2 and yi.size > G:
         cat = pd.DataFrame({"group": pd.Categorical(g, categories=levels)})
-        reg = metareg(yi, vi, cat, method=method, test=test, level=level)
+        reg = metareg(yi, vi, cat, method=method, test=moderator_test or test, level=level)
         qm, qm_df, qm_p = reg.qm, reg.qm_df, reg.qm_pvalue
     return SubgroupResult(
         groups=levels, fits=fits, q_between=qb, q_between_df=G - 1, q_between_pvalue=qb_p,
         qm=float(qm), qm_df=qm_df, qm_pvalue=float(qm_p), method=method, test=test,
-        metareg=reg,
+        metareg=reg, moderator_test=moderator_test or test,
     )  # fmt: skip

@@ -632,13 +632,11 @@ def subgroups(data: pd.DataFrame, variables=None, level: float = 0.95,
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 sg = subgroup_analysis(es.yi, es.vi, g[tested].to_numpy(), method="REML",
-                                       test="z", level=level)  # fmt: skip
-                sk = subgroup_analysis(es.yi, es.vi, g[tested].to_numpy(), method="REML",
-                                       test="knha", level=level)  # fmt: skip
+                                       test="z", level=level, moderator_test="knha")  # fmt: skip
             test.update(q_between=sg.q_between, q_df=sg.q_between_df,
-                        q_pvalue=sg.q_between_pvalue, f_moderator=sk.qm,
-                        f_df1=sk.qm_df[0], f_df2=sk.qm_df[1], f_pvalue=sk.qm_pvalue)  # fmt: skip
-            if not np.isfinite(sk.qm):
+                        q_pvalue=sg.q_between_pvalue, f_moderator=sg.qm,
+                        f_df1=sg.qm_df[0], f_df2=sg.qm_df[1], f_pvalue=sg.qm_pvalue)  # fmt: skip
+            if not np.isfinite(sg.qm):
                 var_note = "moderator F test needs more cohorts than groups"
         else:
             var_note = "fewer than two stated groups: no test for differences"
