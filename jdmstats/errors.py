@@ -66,9 +66,15 @@ class DataValidationError(JdmstatsError, ValueError):
 
     def __init__(self, problems: list[Problem], context: str = "data"):
         self.problems = list(problems)
+        self.context = context
         lines = "\n".join(f"  {p}" for p in self.problems[:50])
         more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
         super().__init__(f"{len(self.problems)} problem(s) in {context}:\n{lines}{more}")
+
+    def __reduce__(self):
+        # rebuilt from its problems (not from its message) when it crosses a process boundary,
+        # as from a parallel run's workers
+        return type(self), (self.problems, self.context)
 
 
 class InsufficientDataError(JdmstatsError, ValueError):

@@ -340,3 +340,18 @@ def test_a_step_called_directly_runs_its_analysis_and_every_part(tmp_path):
     assert [p.name for p in written] == ["one.csv", "two.csv"]
     assert [str(w.message) for w in caught] == ["from the analysis", "from part one",
                                                 "from the analysis", "from part two"]  # fmt: skip
+
+
+def test_data_validation_error_survives_pickling():
+    """Workers send exceptions back pickled: the error keeps its problems and its message."""
+    import pickle
+
+    from jdmstats.errors import DataValidationError, FileProblem, Problem
+
+    problems = [Problem("cohorts.csv", "2", "total", "-1", "must be >= 0"),
+                FileProblem("arms.csv", "", "", "", "not found")]  # fmt: skip
+    error = DataValidationError(problems, context="my data")
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is DataValidationError
+    assert again.problems == problems and str(again) == str(error)
+    assert str(again).startswith("2 problem(s) in my data:")
