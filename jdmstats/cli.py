@@ -75,10 +75,17 @@ def cmd_harmonise(args) -> int:
 
 
 def _headless() -> None:
-    """Draw figures off screen (the command line never opens a window)."""
-    import matplotlib
+    """Draw figures off screen (the command line never opens a window).
 
-    matplotlib.use("Agg")
+    Before matplotlib is imported, through ``MPLBACKEND``, so that a command imports it only
+    when it draws (a parallel run imports it while the first analysis runs).
+    """
+    import os
+
+    if "matplotlib" in sys.modules:
+        sys.modules["matplotlib"].use("Agg")
+    else:
+        os.environ["MPLBACKEND"] = "Agg"
 
 
 def _one_blas_thread() -> None:

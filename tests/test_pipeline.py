@@ -342,6 +342,132 @@ def test_a_step_called_directly_runs_its_analysis_and_every_part(tmp_path):
                                                 "from the analysis", "from part two"]  # fmt: skip
 
 
+# ------------------------------------------------------- the longest analysis starts early
+def _early_step(tmp_path, behaviour: str = "ok"):
+    """A Step (the longest, by COST) whose analysis records whether its part's module had
+    been imported when it ran, reports progress, and may fail, die or refuse the data."""
+    import os
+    import sys
+
+    from jdmstats.errors import DataValidationError, Problem
+    from jdmstats.outputs.steps import Step
+
+    (tmp_path / "jdm_probe_part.py").write_text("PART = True\n")
+
+    def analyse(tables, progress=None):
+        progress(1, 2, "early fit")
+        if behaviour == "raise":
+            raise ValueError("the early analysis broke")
+        if behaviour == "die":
+            os._exit(3)
+        if behaviour == "invalid":
+            raise DataValidationError([Problem("cohorts.csv", "2", "total", "-1", "must be >= 0")])
+        return {"n": len(tables["studies"]), "part_imported": "jdm_probe_part" in sys.modules}
+
+    def write(res, out):
+        frame = pd.DataFrame({"n": [res["n"]], "part_imported": [res["part_imported"]]})
+        return [pipeline.write_table(frame, out / "tables" / "early.csv")]
+
+    return Step("early", analyse, (("table", write),), (), ("jdm_probe_part",))
+
+
+@pytest.fixture
+def early(tmp_path, monkeypatch):
+    from jdmstats.outputs import runner
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(runner, "COST", {"early": 5})
+
+    def use(behaviour="ok"):
+        monkeypatch.setattr(pipeline, "STEPS", {"descriptive": step_descriptive,
+                                                "early": _early_step(tmp_path, behaviour)})  # fmt: skip
+
+    yield use
+    sys = __import__("sys")
+    sys.modules.pop("jdm_probe_part", None)
+
+
+def test_longest_analysis_runs_before_the_parts_modules_are_imported(tmp_path, early):
+    import multiprocessing
+
+    early()
+    pipeline.run(out=tmp_path / "par", quiet=True, jobs=2)
+    table = pd.read_csv(tmp_path / "par" / "tables" / "early.csv")
+    n = len(datasets.load_studies())
+    assert table.to_dict("records") == [{"n": n, "part_imported": False}]  # forked before
+    assert multiprocessing.active_children() == []  # its process is reaped
+    assert gc.get_freeze_count() == 0
+    pipeline.run(out=tmp_path / "seq", quiet=True, jobs=1)  # one process: imported by now
+    assert pd.read_csv(tmp_path / "seq" / "tables" / "early.csv")["part_imported"].tolist() == [True]
+
+
+def test_longest_analysis_progress_reaches_the_board(tmp_path, early):
+    early()
+    tty = Tty()
+    pipeline.run(out=tmp_path, stream=tty, jobs=2)
+    text = tty.getvalue()
+    assert "early fit" in text
+    assert any(s.lstrip().startswith("early") and "1 table(s)" in s
+               for line in text.split("\n") for s in line.split("\r"))  # fmt: skip
+
+
+def test_longest_analysis_failing_fails_its_step_only(tmp_path, early):
+    early("raise")
+    with pytest.raises(pipeline.StepError,
+                       match="step 'early' failed: ValueError: the early analysis broke"):
+        pipeline.run(out=tmp_path, quiet=True, jobs=2)
+    files = json.loads((tmp_path / "figures" / "MANIFEST.json").read_text())["files"]
+    assert "tables/case_patients.csv" in files and "tables/early.csv" not in files
+
+
+def test_longest_analysis_refusing_the_data_stops_the_run(tmp_path, early):
+    from jdmstats.errors import DataValidationError
+
+    early("invalid")
+    with pytest.raises(DataValidationError, match="must be >= 0"):
+        pipeline.run(out=tmp_path, quiet=True, jobs=2)
+    assert not (tmp_path / "figures" / "MANIFEST.json").exists()
+
+
+def test_longest_analysis_process_dying_is_an_error_not_a_hang(tmp_path, early):
+    import multiprocessing
+
+    early("die")
+    with pytest.raises(RuntimeError, match=r"step 'early': the process running its analysis "
+                                           r"ended without a result \(exit code 3\)"):
+        pipeline.run(out=tmp_path, quiet=True, jobs=2)
+    assert multiprocessing.active_children() == []
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("styled", [False, True])
+def test_only_drawing_tasks_import_matplotlib(styled):
+    """The analysis of a Step runs without the figure style, so the process that starts it
+    early needs no matplotlib; every other task runs with the style."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from jdmstats.outputs import runner; "
+            f"v = runner._execute('x', lambda: 1, {styled}); "
+            "print(v[0], v[2], 'matplotlib' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "None", str(styled)]
+
+
+@pytest.mark.parametrize("before", ["", "import matplotlib; matplotlib.use('svg'); "])
+def test_cli_draws_off_screen_without_importing_matplotlib_early(before):
+    import subprocess
+    import sys
+
+    code = (f"{before}import sys; from jdmstats import cli; cli._headless(); "
+            "imported = 'matplotlib' in sys.modules; import matplotlib; "
+            "print(imported, matplotlib.get_backend().lower())")  # fmt: skip
+    env = {**__import__("os").environ, "MPLBACKEND": "svg"}  # overridden: the CLI draws to files
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=env)  # fmt: skip
+    assert out.stdout.split() == [str(bool(before)), "agg"]
+
+
 def test_data_validation_error_survives_pickling():
     """Workers send exceptions back pickled: the error keeps its problems and its message."""
     import pickle

@@ -209,21 +209,24 @@ def _tasks(name: str) -> list:
     return [(None, analyse), *((i, write) for i, (_, write) in enumerate(step.parts))]
 
 
-def _execute(name: str, call: Callable[[], object]) -> tuple:
-    """Run one task of step ``name`` with the jdmstats style, its figures closed and its
-    warnings recorded: ``(value, notes, error, seconds)``.
+def _execute(name: str, call: Callable[[], object], styled: bool = True) -> tuple:
+    """Run one task of step ``name`` with the jdmstats style (unless ``styled`` is false: the
+    analysis of a :class:`Step` draws nothing), its figures closed and its warnings recorded:
+    ``(value, notes, error, seconds)``.
 
     ``error`` is the message of a failure (the other steps still run), ``notes`` the
     ``(step, category, message)`` of each distinct :class:`UserWarning` the task raised.
     """
     from jdmstats.errors import DataValidationError
-    from jdmstats.plots import style
 
+    if styled:
+        from jdmstats.plots import style
     start = time.perf_counter()
     value = None
     error = None
     try:
-        with style.context(), _own_figures(), warnings.catch_warnings(record=True) as caught:
+        with (style.context() if styled else contextlib.nullcontext()), _own_figures(), \
+                warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             value = call()
     except DataValidationError:
@@ -330,8 +333,9 @@ def default_jobs() -> int:
     return max(1, min(cores or 1, len(STEPS)))
 
 
-def _preload(names: list[str]) -> None:
-    """Import what the steps' tasks import (:attr:`Step.modules`), once, before forking.
+def _preload(names: list[str], parts: bool = True) -> None:
+    """Import what the steps' tasks import (:attr:`Step.modules`, and :attr:`Step.part_modules`
+    with the style the drawing tasks run in, unless ``parts`` is false), once, before forking.
 
     The cyclic garbage collector is paused meanwhile: imports make long-lived objects (modules,
     classes, functions); its collections there took about 0.15 s, and the imports take about
@@ -343,10 +347,12 @@ def _preload(names: list[str]) -> None:
     gc.disable()
     try:
         for name in names:
-            for module in getattr(STEPS[name], "modules", ()):
+            step = STEPS[name]
+            for module in (*getattr(step, "modules", ()),
+                           *(getattr(step, "part_modules", ()) if parts else ())):  # fmt: skip
                 importlib.import_module(module)
-        if "jdmstats.plots.style" in sys.modules:
-            sys.modules["jdmstats.plots.style"].register_fonts()
+        if parts:
+            importlib.import_module("jdmstats.plots.style").register_fonts()  # see _execute
     finally:
         if enabled:
             gc.enable()
@@ -365,7 +371,41 @@ def _worker(name: str, part, result) -> tuple:
 
     fn = dict(_tasks(name))[part]
     return _execute(name, _call(name, part, fn, _WORK["tables"], _WORK["out"], bar,
-                                _WORK["options"], result))  # fmt: skip
+                                _WORK["options"], result), _styled(name, part))  # fmt: skip
+
+
+def _styled(name: str, part) -> bool:
+    """Whether a task draws (all but the analysis of a :class:`Step`; see :func:`_tasks`)."""
+    return part is not None or not isinstance(STEPS[name], Step)
+
+
+def _early(name: str, conn) -> None:
+    """Run the analysis of step ``name`` (in a process forked before the other modules are
+    imported) and send ``(True, outcome)``, or ``(False, exception)``, to ``conn``."""
+    try:
+        payload = (True, _worker(name, None, None))
+    except BaseException as exc:  # noqa: BLE001 - raised again in the parent
+        payload = (False, exc)
+    try:
+        conn.send(payload)
+    except Exception as exc:  # noqa: BLE001 - an outcome or exception that cannot be pickled
+        conn.send((False, RuntimeError(f"step {name!r}: its analysis's outcome could not be "
+                                       f"sent to the parent process: {exc}")))  # fmt: skip
+    conn.close()
+
+
+def _relay(future, conn, process, name: str) -> None:
+    """Wait for :func:`_early`'s message on ``conn`` and settle ``future`` with it."""
+    try:
+        ok, value = conn.recv()
+    except (EOFError, OSError):
+        process.join(5)
+        ok, value = False, RuntimeError(
+            f"step {name!r}: the process running its analysis ended without a result "
+            f"(exit code {process.exitcode})")  # fmt: skip
+    finally:
+        conn.close()
+    (future.set_result if ok else future.set_exception)(value)
 
 
 def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO | None,
@@ -378,19 +418,30 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO
     parts of the longest steps), so parts released late do not wait behind short ones.
     The workers are forked when the first task is submitted, before this process starts any
     thread (the progress listener starts after), so no lock is copied in a held state.
+
+    The analysis of the longest step starts earlier, in a process of its own forked as soon
+    as that analysis's modules are imported (:func:`_early`): it runs while this process
+    imports the modules of the other steps and of the figures (about 0.5 s, which would
+    otherwise leave a core idle), and it counts as one of the ``jobs`` tasks in flight.
     """
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
-    _preload(names)
-    # the objects imported so far move to a permanent generation, so that the workers' garbage
-    # collections neither scan them nor write to their memory pages (copy-on-write)
-    gc.freeze()
+    if len(names) < 2:  # the pool must fork at its first task, before any thread starts
+        raise ValueError("_run_parallel runs two or more steps (run() runs one in-process)")
     ctx = multiprocessing.get_context("fork")
     board = Board(stream, lines=lines)
     queue = ctx.SimpleQueue() if stream is not None else None
     _WORK.update(tables=tables, out=out, queue=queue, options=options)
-    listener = None
+    order = sorted(names, key=lambda n: -COST.get(n, 1))  # stable: longest steps start first
+    records = {n: _Outcome(n, len(_tasks(n))) for n in names}
+    outcomes: dict[str, tuple] = {}
+    # tasks not yet handed to a worker, by priority: analyses first (they release parts), then
+    # the parts of the longest steps; only ``jobs`` tasks are in flight, so that a step's parts
+    # released late still go before those of the shorter steps
+    waiting = [((0, order.index(n), 0), n, 0, None, None) for n in order[1:]]
+    running: dict = {}
+    early = listener = None
 
     def listen() -> None:
         while True:
@@ -399,24 +450,28 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO
                 return
             board.progress(*item)
 
-    order = sorted(names, key=lambda n: -COST.get(n, 1))  # stable: longest steps start first
-    records = {n: _Outcome(n, len(_tasks(n))) for n in names}
-    outcomes: dict[str, tuple] = {}
-    # tasks not yet handed to a worker, by priority: analyses first (they release parts), then
-    # the parts of the longest steps; only ``jobs`` tasks are in flight, so that a step's parts
-    # released late still go before those of the shorter steps
-    waiting = [((0, order.index(n), 0), n, 0, None, None) for n in order]
-    running: dict = {}
+    def feed() -> None:
+        waiting.sort(key=operator.itemgetter(0))
+        while waiting and len(running) < jobs:
+            _, name, index, part, result = waiting.pop(0)
+            running[pool.submit(_worker, name, part, result)] = (name, index)
+
     try:
+        _preload(order[:1], parts=False)
+        receive, send = ctx.Pipe(duplex=False)
+        early = ctx.Process(target=_early, args=(order[0], send), daemon=True)
+        early.start()
+        send.close()
+        settled = Future()  # the early analysis's, settled by a thread started after the fork
+        running[settled] = (order[0], 0)
+        _preload(names)
+        # the objects imported so far move to a permanent generation, so that the workers'
+        # garbage collections neither scan them nor write to their pages (copy-on-write)
+        gc.freeze()
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-
-            def feed() -> None:
-                waiting.sort(key=operator.itemgetter(0))
-                while waiting and len(running) < jobs:
-                    _, name, index, part, result = waiting.pop(0)
-                    running[pool.submit(_worker, name, part, result)] = (name, index)
-
             feed()  # forks the workers
+            threading.Thread(target=_relay, args=(settled, receive, early, order[0]),
+                             daemon=True).start()  # fmt: skip
             board.started(names)
             if queue is not None:
                 listener = threading.Thread(target=listen, daemon=True)
@@ -436,6 +491,11 @@ def _run_parallel(names: list[str], tables, out: Path, jobs: int, stream: TextIO
                         board.finished(name, _summary(outcomes[name]), outcomes[name][2])
                 feed()
     finally:
+        if early is not None:  # it has sent its outcome, unless the run failed before
+            early.join(1)
+            if early.is_alive():
+                early.kill()
+                early.join()
         gc.unfreeze()
         _WORK.clear()
         if listener is not None:
@@ -455,7 +515,7 @@ def _run_sequential(names: list[str], tables, out: Path, stream: TextIO | None, 
         rec = _Outcome(name, len(tasks))
         for index, (part, fn) in enumerate(tasks):
             rec.add(index, *_execute(name, _call(name, part, fn, tables, out, bar, options,
-                                                 rec.result)))  # fmt: skip
+                                                 rec.result), _styled(name, part)))  # fmt: skip
             if rec.error is not None:
                 break
         outcomes[name] = rec.tuple()

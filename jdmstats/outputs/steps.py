@@ -49,14 +49,17 @@ class Step:
     object: the runner may hand it to another process); each part ``(name, write)`` writes
     files from it, ``write(result, out) -> list[Path]``, independently of the other parts.
     Calling the step runs the analysis and then every part, in order, and returns the files in
-    that order. ``modules`` are the modules its tasks import: a parallel run imports them once,
-    before it forks its workers, instead of once in every worker.
+    that order. ``modules`` are the modules its analysis imports and ``part_modules`` those
+    its parts import: a parallel run imports them once, before it forks its workers, instead
+    of once in every worker (the analysis of the longest step starts once its ``modules`` are
+    imported, while the rest are).
     """
 
     name: str
     analyse: Callable
     parts: tuple[tuple[str, Callable], ...]
     modules: tuple[str, ...] = ()
+    part_modules: tuple[str, ...] = ()
 
     def __call__(self, tables: dict[str, pd.DataFrame], out: Path, progress=None,
                  **options) -> list[Path]:  # fmt: skip
@@ -452,21 +455,22 @@ STEPS: dict[str, Step] = {step.name: step for step in (
         *((f"bubble_{mod}", _prevalence_figure(_prevalence_bubble(mod))) for mod in _BUBBLE_X),
         ("leave1out", _prevalence_figure(_prevalence_leave1out)),
         ("baujat", _prevalence_figure(_prevalence_baujat))),
-        ("jdmstats.questions.prevalence", "jdmstats.questions.bayes_sensitivity", *_ENGINES,
-         *_FIGURES,
-         "jdmstats.plots.forests", "jdmstats.plots.diagnostics")),
+        ("jdmstats.questions.prevalence", *_ENGINES),
+        ("jdmstats.questions.bayes_sensitivity", *_FIGURES, "jdmstats.plots.forests",
+         "jdmstats.plots.diagnostics")),
     Step("delay", _delay_analyse, (("tables", _delay_tables), ("figures", _delay_figures)),
-         ("jdmstats.questions.delay", "jdmstats.firth", *_ENGINES, *_FIGURES,
-          "jdmstats.plots.forests")),
+         ("jdmstats.questions.delay", "jdmstats.firth", *_ENGINES),
+         (*_FIGURES, "jdmstats.plots.forests")),
     Step("response", _response_analyse, (
         ("tables", _response_tables), ("bayes", _response_bayes),
         ("time_tables", _response_time_tables), ("forest", _response_forest),
         ("curves", _response_curves), ("times", _response_times),
         ("swimmer", _response_swimmer)),
-        ("jdmstats.questions.response", "jdmstats.questions.bayes_sensitivity", "lifelines",
-         *_ENGINES, *_FIGURES, "jdmstats.plots.survival", "jdmstats.plots.therapy")),
+        ("jdmstats.questions.response", "lifelines", *_ENGINES),
+        ("jdmstats.questions.bayes_sensitivity", *_FIGURES, "jdmstats.plots.survival",
+         "jdmstats.plots.therapy")),
     Step("prisma", _prisma_analyse, (("table", _prisma_table), ("figure", _prisma_figure)),
-         ("jdmstats.questions.prisma", *_FIGURES, "jdmstats.plots.prisma")),
+         ("jdmstats.questions.prisma",), (*_FIGURES, "jdmstats.plots.prisma")),
 )}  # fmt: skip
 """Analysis steps in the order ``jdmstats run`` runs them (and writes their warnings)."""
 
