@@ -82,10 +82,13 @@ def prevalence_sensitivity(subgroups: pd.DataFrame, data: pd.DataFrame) -> pd.Da
         :data:`COLUMNS`, one row per (variable, group).
     """
     rows = []
+    counts = data[["events", "total", "label"]]  # row selections of the whole table cost more
+    coded: dict = {}
     for _, sg in subgroups.iterrows():
         var, group = sg["variable"], sg["group"]
-        col = data[var].astype(object).where(data[var].notna(), "not_stated").astype(str)
-        sub = data[(col == str(group)).to_numpy()]
+        if var not in coded:
+            coded[var] = data[var].astype(object).where(data[var].notna(), "not_stated").astype(str)
+        sub = counts[(coded[var] == str(group)).to_numpy()]
         row = {"question": "prevalence", "variable": var, "group": group, "k": int(len(sub)),
                "n_assessed": int(sub["total"].sum()), "n_events": int(sub["events"].sum()),
                "prior": PRIOR, "freq_model": "binomial-normal GLMM (ML)",

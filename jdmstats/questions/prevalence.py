@@ -617,6 +617,7 @@ def subgroups(data: pd.DataFrame, variables=None, level: float = 0.95,
     from jdmstats.meta.subgroups import subgroup_analysis
 
     variables = list(variables or SUBGROUP_VARIABLES)
+    counts = data[["events", "total", "label"]]  # row selections of the whole table cost more
     rows = []
     for var in variables:
         g = _str(data[var]).fillna(NOT_STATED)
@@ -627,7 +628,7 @@ def subgroups(data: pd.DataFrame, variables=None, level: float = 0.95,
         stated = [lv for lv in levels if lv != NOT_STATED]
         var_note = ""
         if len(stated) >= 2:
-            sub = data[tested]
+            sub = counts[tested]
             es = escalc("PLO", xi=sub["events"].to_numpy(), ni=sub["total"].to_numpy())
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -641,7 +642,7 @@ def subgroups(data: pd.DataFrame, variables=None, level: float = 0.95,
         else:
             var_note = "fewer than two stated groups: no test for differences"
         for lv in levels:
-            sub = data[(g == lv).to_numpy()]
+            sub = counts[(g == lv).to_numpy()]
             row = {"variable": var, "group": lv}
             try:
                 res, notes = _fit(sub["events"].to_numpy(), sub["total"].to_numpy(),
