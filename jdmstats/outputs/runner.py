@@ -148,15 +148,11 @@ STEP_NEEDS: dict[str, tuple[str, str, Callable[[dict], int]]] = {
 """What each step needs at least one row of: (table, what is missing, count of usable rows)."""
 
 
-def empty_steps(tables: dict[str, pd.DataFrame], names: list[str]) -> dict[str, str]:
-    """The steps of ``names`` that would run on nothing, each with what its data lack."""
-    empty = {}
-    for name in names:
-        if name in STEP_NEEDS:
-            table, missing, usable = STEP_NEEDS[name]
-            if not usable(tables):
-                empty[name] = f"{table}.csv: {missing}"
-    return empty
+def empty_steps(tables: dict[str, pd.DataFrame], names: list[str]) -> dict[str, tuple[str, str]]:
+    """The steps of ``names`` that would run on nothing: ``{step: (table file, what is
+    missing)}``."""
+    return {name: (f"{STEP_NEEDS[name][0]}.csv", STEP_NEEDS[name][1]) for name in names
+            if name in STEP_NEEDS and not STEP_NEEDS[name][2](tables)}  # fmt: skip
 
 
 def refuse_empty(tables: dict[str, pd.DataFrame], names: list[str], folder: Path) -> None:
@@ -169,10 +165,9 @@ def refuse_empty(tables: dict[str, pd.DataFrame], names: list[str], folder: Path
     """
     from jdmstats.errors import DataValidationError, Problem
 
-    problems = [Problem(str(Path(folder) / what.split(": ", 1)[0]), "", "", "",
-                        f"{what.split(': ', 1)[1]}: the {name} step would be empty; add the data, "
-                        f"or leave the step out (--only)")
-                for name, what in empty_steps(tables, names).items()]  # fmt: skip
+    problems = [Problem(str(Path(folder) / table), "", "", "", f"{missing}: the {name} step "
+                        "would be empty; add the data, or leave the step out (--only)")
+                for name, (table, missing) in empty_steps(tables, names).items()]  # fmt: skip
     if problems:
         raise DataValidationError(problems, context=str(folder))
 
@@ -603,8 +598,8 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
         names = [n for n in names if n not in skipped]
         jobs = min(jobs, len(names))
         if show:
-            for name, what in skipped.items():
-                stream.write(f"{name}: skipped: {what} (the step would be empty)\n")
+            for name, (table, missing) in skipped.items():
+                stream.write(f"{name}: skipped: {table}: {missing} (the step would be empty)\n")
         fingerprint = data_fingerprint(folder)
         data_info = {fingerprint: data_files(folder)}
         if jobs > 1:
@@ -616,8 +611,8 @@ def run(data=None, out: str | os.PathLike = ".", only: list[str] | None = None,
     written: list[Path] = []
     entries: dict[str, dict] = {}
     notes: list[tuple[str, str, str]] = [
-        (name, "SkippedStep", f"not run (it would be empty): {what}")
-        for name, what in skipped.items()]  # fmt: skip
+        (name, "SkippedStep", f"not run (it would be empty): {table}: {missing}")
+        for name, (table, missing) in skipped.items()]  # fmt: skip
     failures: list[str] = []
     for name in names:  # step order, whatever order the steps finished in
         _, files, step_notes, error, _ = outcomes[name]
