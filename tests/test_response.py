@@ -479,3 +479,34 @@ def test_bootstrap_is_seeded():
     r2 = response.time_to_regression(ep, n_boot=30, seed=3)
     pd.testing.assert_frame_equal(r1.curves["A"], r2.curves["A"])
     pd.testing.assert_frame_equal(r1.table, r2.table)
+
+
+def test_notes_say_which_classes_the_curves_figure_leaves_out():
+    """A class with fewer timed episodes than the curves figure needs is said to be left out of
+    it, and the figure draws exactly the other classes with a curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from jdmstats import datasets
+    from jdmstats.plots.survival import survival_curves
+    from jdmstats.questions.class_response import MIN_TIMED
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = response.time_to_regression(datasets.load_episodes(), n_boot=10)
+    table = res.table.set_index("class")
+    left_out = table.index[table["note"].str.contains("curve not drawn", regex=False)]
+    few = table.index[(table["episodes_timed"] > 0) & (table["episodes_timed"] < MIN_TIMED)]
+    assert list(left_out) == list(few) and len(few) > 0
+    assert not table["note"].str.contains("curve shown", regex=False).any()
+    fig, ax = plt.subplots()
+    try:
+        survival_curves(res, ax=ax, min_n=MIN_TIMED)
+        drawn = {line.get_label().split(" (")[0] for line in ax.get_lines()
+                 if not line.get_label().startswith("_")}  # fmt: skip
+    finally:
+        plt.close(fig)
+    with_curve = set(res.curves) - set(few)
+    assert drawn == with_curve and drawn

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from jdmstats.errors import InsufficientDataError
+from jdmstats.questions.class_response import MIN_TIMED
 from jdmstats.results import ResultMixin
 from jdmstats.survival import (
     aft_interval,
@@ -560,10 +561,11 @@ def time_to_regression(
         if not sub.empty and len(sub) >= min_episodes:
             row["midpoint_median"] = kaplan_meier(sub["midpoint"], sub["event"]).median
         if 0 < len(sub) < min_episodes:
-            note.append(f"fewer than {min_episodes} timed episodes: curve shown, no median, "
-                        "not modelled")  # fmt: skip
+            note.append(f"fewer than {min_episodes} timed episodes: no median, not modelled")
         elif len(sub) and row["events"] == 0:
             note.append("no regression observed: not modelled")
+        if 0 < len(sub) < MIN_TIMED:  # the curves figure draws the classes with MIN_TIMED
+            note.append(f"curve not drawn (the figure needs {MIN_TIMED} timed episodes)")
         if row["estimator"] != "none" and len(sub) >= min_episodes and np.isnan(row["median"]):
             note.append("median not reached")
         row["in_models"] = cls in eligible
